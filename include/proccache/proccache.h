@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file proccache.h
+ * @brief libproccache: a lock-free cache of every process on the host, with
+ * its lineage, fed by kernel sensors or by the host's own events.
+ *
+ * Threading contract (see docs/threading.md):
+ *  - One writer at a time: proccache__ingest(), proccache__tick(), the
+ *    sensor consume calls and subscription changes run on "the ingest
+ *    thread". Callbacks are called on that thread.
+ *  - Any thread may query (lookups, ancestors, iteration, stats) at any time,
+ *    concurrently with the writer, without locks and without a setup call.
+ *  - A query returns a counted reference to an immutable snapshot of a
+ *    process. It stays valid and unchanged until proccache_process__unref(),
+ *    even if the process exits or is reclaimed from the cache meanwhile.
+ *    Every reference must be released before proccache__free().
+ */
+#ifndef PROCCACHE_PROCCACHE_H
+#define PROCCACHE_PROCCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef PROCCACHE_API
+#define PROCCACHE_API __attribute__((visibility("default")))
+#endif
+
+/** @brief Library version, major part. */
+#define PROCCACHE_VERSION_MAJOR 1
+/** @brief Library version, minor part. */
+#define PROCCACHE_VERSION_MINOR 0
+
+/**
+ * @brief Declare @p NAME as a zeroed options struct of type @p TYPE with its
+ * @c sz set, then apply the designated initialisers given after it.
+ *
+ * Uses a GNU statement expression (GCC and Clang) so that padding is zeroed
+ * too: the library rejects a non-zero tail it does not know.
+ */
+#define PROCCACHE_OPTS(TYPE, NAME, ...)                                        \
+	struct TYPE NAME = ({                                                  \
+		__builtin_memset(&NAME, 0, sizeof(struct TYPE));               \
+		(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ };       \
+	})
+
+/** @brief The cache. Opaque. */
+struct proccache;
+/** @brief An immutable, reference-counted snapshot of one process entry. */
+struct proccache_process;
+/** @brief A subscription handle; also the unsubscribe token. */
+struct proccache_sub;
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** @brief Severity of a library log message. */
+enum proccache_log_level {
+	PROCCACHE_LOG_ERROR = 0,
+	PROCCACHE_LOG_WARN = 1,
+	PROCCACHE_LOG_INFO = 2,
+	PROCCACHE_LOG_DEBUG = 3,
+};
+
+/** @brief Host log callback: @p msg is one line without a trailing newline. */
+typedef void (*proccache_log_fn)(enum proccache_log_level level,
+				 const char *msg, void *userdata);
+
+/**
+ * @brief Route the library's log messages (and libbpf's, while the library
+ * calls libbpf) to @p fn. The library never writes to stderr itself; with no
+ * callback set (the default) messages are dropped. Process-wide; safe to call
+ * from any thread.
+ */
+PROCCACHE_API void proccache_set_log(proccache_log_fn fn, void *userdata);
+
+/* ------------------------------------------------------------------------ */
+/* Exec keys and exec IDs                                                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @brief The identity of one process entry: a pid and the time its image
+ * started (exec time for an exec, task start time for a clone), in
+ * nanoseconds of CLOCK_BOOTTIME.
+ */
+struct proccache_key {
+	uint64_t ktime; /**< start of this image, ns since boot */
+	uint32_t pid;   /**< thread-group id in the initial pid namespace */
+	uint32_t pad;   /**< must be zero */
+};
+
+/** @brief Buffer size that holds any exec ID string with its NUL. */
+#define PROCCACHE_EXEC_ID_MAX 512
+/** @brief Longest node name accepted in an exec ID. */
+#define PROCCACHE_NODE_NAME_MAX 255
+
+/**
+ * @brief Format the exec ID of @p key on node @p node: base64 (standard
+ * alphabet, padded) of "<node>:<ktime>:<pid>", the form Tetragon and
+ * LoongCollector use.
+ * @return the string length (excluding NUL) on success; -EINVAL on bad
+ * arguments; -ENOSPC if @p len is too small (nothing useful is written).
+ */
+PROCCACHE_API int proccache_exec_id_format(const char *node,
+					   const struct proccache_key *key,
+					   char *buf, size_t len);
+
+/**
+ * @brief Strictly parse an exec ID. Rejects bad base64, missing, empty or
+ * non-numeric fields, signs, leading junk, overflow and over-long node names
+ * with -EINVAL. On success writes the key to @p ret_key and, if @p ret_node
+ * is not NULL, the node name (NUL terminated) to it; @p node_len must then be
+ * large enough (-ENOSPC otherwise). Outputs are untouched on failure.
+ */
+PROCCACHE_API int proccache_exec_id_parse(const char *exec_id,
+					  char *ret_node, size_t node_len,
+					  struct proccache_key *ret_key);
+
+/* ------------------------------------------------------------------------ */
+/* Process entries                                                           */
+/* ------------------------------------------------------------------------ */
+
+/** @brief Flags of a process entry (Tetragon's names in docs/process-model.md). */
+enum proccache_flags {
+	PROCCACHE_F_EXECVE = 1u << 0,         /**< entry made by an exec */
+	PROCCACHE_F_PROCFS = 1u << 1,         /**< learned from /proc, not an event */
+	PROCCACHE_F_CLONE = 1u << 2,          /**< a clone that has not exec'd */
+	PROCCACHE_F_ARGS_TRUNCATED = 1u << 3, /**< args cut at the capture limit */
+	PROCCACHE_F_UNLINKED = 1u << 4,       /**< binary has no link (memfd, deleted) */
+	PROCCACHE_F_SETUID = 1u << 5,         /**< exec gained privileges via setuid */
+	PROCCACHE_F_SETGID = 1u << 6,         /**< exec gained privileges via setgid */
+	PROCCACHE_F_PARENT_UNKNOWN = 1u << 7, /**< parent was not in the cache */
+	PROCCACHE_F_CWD_ERROR = 1u << 8,      /**< cwd could not be read */
+	PROCCACHE_F_CWD_TRUNCATED = 1u << 9,  /**< cwd cut at the capture limit */
+	PROCCACHE_F_BINARY_TRUNCATED = 1u << 10, /**< binary path cut */
+	PROCCACHE_F_EXIT_INFERRED = 1u << 11, /**< exit not seen, inferred */
+	PROCCACHE_F_VANISHED = 1u << 12,      /**< gone before /proc could be read */
+};
+
+/** @brief Life state of an entry. */
+enum proccache_state {
+	PROCCACHE_STATE_LIVE = 0,    /**< the current image of a running process */
+	PROCCACHE_STATE_RETIRED = 1, /**< replaced by a later exec of the same pid */
+	PROCCACHE_STATE_EXITED = 2,  /**< the process exited */
+};
+
+/** @brief Credentials, indexes for proccache_process__cred(). */
+enum proccache_cred {
+	PROCCACHE_CRED_UID = 0,
+	PROCCACHE_CRED_GID,
+	PROCCACHE_CRED_EUID,
+	PROCCACHE_CRED_EGID,
+	PROCCACHE_CRED_SUID,
+	PROCCACHE_CRED_SGID,
+	PROCCACHE_CRED_FSUID,
+	PROCCACHE_CRED_FSGID,
+	PROCCACHE_CRED_AUID,
+};
+
+/** @brief Capability sets, indexes for proccache_process__caps(). */
+enum proccache_cap_set {
+	PROCCACHE_CAP_PERMITTED = 0,
+	PROCCACHE_CAP_EFFECTIVE,
+	PROCCACHE_CAP_INHERITABLE,
+};
+
+/** @brief Namespaces, indexes for proccache_process__ns(). */
+enum proccache_ns_type {
+	PROCCACHE_NS_UTS = 0,
+	PROCCACHE_NS_IPC,
+	PROCCACHE_NS_MNT,
+	PROCCACHE_NS_PID,
+	PROCCACHE_NS_PID_FOR_CHILDREN,
+	PROCCACHE_NS_NET,
+	PROCCACHE_NS_TIME,
+	PROCCACHE_NS_TIME_FOR_CHILDREN,
+	PROCCACHE_NS_CGROUP,
+	PROCCACHE_NS_USER,
+};
+
+/** @brief Credentials as carried by an ingest event (layout frozen). */
+struct proccache_creds {
+	uint32_t uid, gid, euid, egid, suid, sgid, fsuid, fsgid;
+	uint32_t auid; /**< login uid; (uint32_t)-1 when unset */
+};
+
+/** @brief Capability sets as carried by an ingest event (layout frozen). */
+struct proccache_caps {
+	uint64_t permitted, effective, inheritable;
+};
+
+/** @brief Namespace inode numbers as carried by an ingest event (frozen). */
+struct proccache_ns {
+	uint32_t uts, ipc, mnt, pid, pid_for_children, net, time,
+		time_for_children, cgroup, user;
+};
+
+/**
+ * @brief Take another reference on @p p. Any thread.
+ * @return @p p.
+ */
+PROCCACHE_API struct proccache_process *
+proccache_process__ref(struct proccache_process *p);
+
+/** @brief Release a reference. NULL is a no-op. Any thread. */
+PROCCACHE_API void proccache_process__unref(struct proccache_process *p);
+
+/** @brief The entry's exec key. */
+PROCCACHE_API struct proccache_key
+proccache_process__key(const struct proccache_process *p);
+/** @brief The parent entry's exec key ({0,0} when unknown). */
+PROCCACHE_API struct proccache_key
+proccache_process__parent_key(const struct proccache_process *p);
+/** @brief Process id (thread-group id), initial pid namespace. */
+PROCCACHE_API uint32_t proccache_process__pid(const struct proccache_process *p);
+/** @brief Thread that exec'd (== pid after exec) or that was cloned. */
+PROCCACHE_API uint32_t proccache_process__tid(const struct proccache_process *p);
+/** @brief Pid as seen in the process's own pid namespace (0 if unknown). */
+PROCCACHE_API uint32_t proccache_process__nspid(const struct proccache_process *p);
+/** @brief Image start time, ns of CLOCK_BOOTTIME (the key's ktime). */
+PROCCACHE_API uint64_t proccache_process__ktime(const struct proccache_process *p);
+/** @brief Process start time (the clone's), ns of CLOCK_BOOTTIME; 0 if unknown. */
+PROCCACHE_API uint64_t
+proccache_process__start_time(const struct proccache_process *p);
+/**
+ * @brief Write the exec ID into @p buf (see proccache_exec_id_format()).
+ * @return length, or negative errno.
+ */
+PROCCACHE_API int proccache_process__exec_id(const struct proccache_process *p,
+					     char *buf, size_t len);
+/** @brief Like proccache_process__exec_id() for the parent; -ENOENT if unknown. */
+PROCCACHE_API int
+proccache_process__parent_exec_id(const struct proccache_process *p, char *buf,
+				  size_t len);
+/** @brief Absolute path of the binary; "" if unknown. Never NULL. */
+PROCCACHE_API const char *
+proccache_process__binary(const struct proccache_process *p);
+/**
+ * @brief Raw arguments, argv[0] included, each NUL terminated, as the kernel
+ * laid them out. @p ret_len receives the byte count (may be 0).
+ */
+PROCCACHE_API const char *
+proccache_process__args(const struct proccache_process *p, size_t *ret_len);
+/** @brief Working directory at exec; "" if unknown. Never NULL. */
+PROCCACHE_API const char *proccache_process__cwd(const struct proccache_process *p);
+/** @brief One credential; (uint32_t)-1 for an invalid @p which. */
+PROCCACHE_API uint32_t proccache_process__cred(const struct proccache_process *p,
+					       enum proccache_cred which);
+/** @brief One capability set; 0 for an invalid @p which. */
+PROCCACHE_API uint64_t proccache_process__caps(const struct proccache_process *p,
+					       enum proccache_cap_set which);
+/** @brief One namespace inode; 0 if unknown or @p which is invalid. */
+PROCCACHE_API uint32_t proccache_process__ns(const struct proccache_process *p,
+					     enum proccache_ns_type which);
+/** @brief Cgroup v2 id (cgroupfs inode); 0 if unknown. */
+PROCCACHE_API uint64_t
+proccache_process__cgroup_id(const struct proccache_process *p);
+/** @brief Container id derived from the cgroup path; "" if none. Never NULL. */
+PROCCACHE_API const char *
+proccache_process__container_id(const struct proccache_process *p);
+/** @brief Inode of the executable; 0 if unknown. */
+PROCCACHE_API uint64_t
+proccache_process__binary_inode(const struct proccache_process *p);
+/** @brief Link count of the executable at exec. */
+PROCCACHE_API uint32_t
+proccache_process__binary_nlink(const struct proccache_process *p);
+/** @brief Or of enum proccache_flags. */
+PROCCACHE_API uint32_t proccache_process__flags(const struct proccache_process *p);
+/** @brief enum proccache_state of this snapshot. */
+PROCCACHE_API enum proccache_state
+proccache_process__state(const struct proccache_process *p);
+/** @brief Exit status (as exit(3) gave it); 0 unless exited normally. */
+PROCCACHE_API int proccache_process__exit_code(const struct proccache_process *p);
+/** @brief Signal that killed the process, 0 if none. */
+PROCCACHE_API int proccache_process__exit_signal(const struct proccache_process *p);
+/** @brief Exit time, ns of CLOCK_BOOTTIME; 0 while live. */
+PROCCACHE_API uint64_t
+proccache_process__exit_time(const struct proccache_process *p);
+
+/**
+ * @brief Decode raw NUL separated args into one line: arguments joined by a
+ * space; an argument containing a space, tab, newline, carriage return or
+ * double quote is wrapped in double quotes with inner quotes and backslashes
+ * escaped by a backslash; an empty argument becomes "". argv[0] is skipped
+ * when @p skip_argv0 is non-zero. A final argument without its NUL is taken
+ * as ending at @p len.
+ * @return the decoded length (excluding NUL) on success, even if it did not
+ * fit; the output is always NUL terminated when @p out_len > 0 (snprintf
+ * semantics). -EINVAL on bad arguments.
+ */
+PROCCACHE_API int proccache_args_decode(const char *args, size_t len,
+					int skip_argv0, char *out,
+					size_t out_len);
+
+/**
+ * @brief Name of capability bit @p bit ("CAP_CHOWN"...), NULL if unknown.
+ */
+PROCCACHE_API const char *proccache_cap_name(unsigned int bit);
+
+/**
+ * @brief Write the names of the bits set in @p caps, space separated, into
+ * @p buf. Unknown bits are written as "CAP_<n>".
+ * @return length as snprintf; -EINVAL on bad arguments.
+ */
+PROCCACHE_API int proccache_caps_format(uint64_t caps, char *buf, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* The cache                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** @brief Clock callback: nanoseconds of CLOCK_BOOTTIME (or a test clock). */
+typedef uint64_t (*proccache_clock_fn)(void *userdata);
+
+/** @brief Grace value meaning "reclaim as soon as unreferenced". */
+#define PROCCACHE_GRACE_NONE UINT64_MAX
+
+/** @brief Options of proccache__new(). Fields are only ever appended. */
+struct proccache_opts {
+	size_t sz; /**< sizeof(struct proccache_opts), see PROCCACHE_OPTS() */
+	/** Node name in exec IDs; NULL = the host name. */
+	const char *node_name;
+	/** Hard cap on entries; 0 = 65536. */
+	uint32_t max_entries;
+	/** Keep unreferenced non-live entries this long; 0 = 30 s;
+	 *  PROCCACHE_GRACE_NONE = reclaim at once. */
+	uint64_t grace_ns;
+	/** Time source for grace and stamps; NULL = CLOCK_BOOTTIME. */
+	proccache_clock_fn clock;
+	void *clock_userdata;
+	size_t : 0;
+};
+
+/**
+ * @brief Create a cache. Needs no privileges and starts no sensor.
+ * @return the cache, or NULL with errno set (EINVAL for bad opts, ENOMEM).
+ */
+PROCCACHE_API struct proccache *proccache__new(const struct proccache_opts *opts);
+
+/**
+ * @brief Stop any sensor, unsubscribe everyone (calling destroy callbacks) and
+ * free the cache. No other thread may use it any more; every process
+ * reference must have been released. NULL is a no-op.
+ */
+PROCCACHE_API void proccache__free(struct proccache *pc);
+
+/** @brief The node name used in exec IDs. Valid while @p pc lives. */
+PROCCACHE_API const char *proccache__node_name(const struct proccache *pc);
+
+/* ------------------------------------------------------------------------ */
+/* Queries: any thread, lock-free                                            */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @brief Look an entry up by exec key.
+ * @return a reference, or NULL with errno ENOENT (EINVAL on bad arguments).
+ */
+PROCCACHE_API struct proccache_process *
+proccache__lookup(struct proccache *pc, const struct proccache_key *key);
+
+/**
+ * @brief Look an entry up by exec ID string. An ID of another node is not
+ * found (ENOENT); a malformed one fails with EINVAL.
+ */
+PROCCACHE_API struct proccache_process *
+proccache__lookup_exec_id(struct proccache *pc, const char *exec_id);
+
+/** @brief The live entry holding @p pid now, or NULL with errno ENOENT. */
+PROCCACHE_API struct proccache_process *
+proccache__lookup_pid(struct proccache *pc, uint32_t pid);
+
+/** @brief proccache__ancestors() flag: fail unless the whole chain fits. */
+#define PROCCACHE_ANCESTORS_FULL 0x1u
+
+/**
+ * @brief Store references to the ancestors of @p key, nearest first, into
+ * @p ret (at most @p max). The chain ends at an entry whose parent is pid 0
+ * or unknown. Without flags the chain is cut at @p max. With
+ * PROCCACHE_ANCESTORS_FULL the call fails with -ENOSPC (storing nothing)
+ * when the chain is longer than @p max; @p ret may then be NULL with
+ * @p max 0 to learn the length.
+ * @return the number stored (or the chain length, see above); -ENOENT if
+ * @p key is not cached; -EINVAL on bad arguments.
+ */
+PROCCACHE_API int proccache__ancestors(struct proccache *pc,
+				       const struct proccache_key *key,
+				       struct proccache_process **ret,
+				       size_t max, unsigned int flags);
+
+/**
+ * @brief Iteration callback. @p p is borrowed for the call only (take a
+ * reference to keep it). A negative return stops iteration and is returned.
+ */
+typedef int (*proccache_iter_fn)(const struct proccache_process *p,
+				 void *userdata);
+
+/**
+ * @brief Call @p fn for every cached entry (live and not). Entries inserted
+ * or removed concurrently may or may not be seen; none is seen twice unless
+ * the table grows meanwhile. Do not block long in @p fn: it delays
+ * reclamation.
+ * @return 0, or the callback's negative value.
+ */
+PROCCACHE_API int proccache__iterate(struct proccache *pc, proccache_iter_fn fn,
+				     void *userdata);
+
+/* ------------------------------------------------------------------------ */
+/* Ingest: the single writer                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** @brief Event types; also bits of a subscription mask. */
+enum proccache_event_type {
+	PROCCACHE_EVENT_EXEC = 1u << 0,
+	PROCCACHE_EVENT_CLONE = 1u << 1,
+	PROCCACHE_EVENT_EXIT = 1u << 2,
+	PROCCACHE_EVENT_LOST = 1u << 3, /**< a sensor lost events */
+};
+
+/**
+ * @brief A sensor-neutral event. Zero what you do not know (see
+ * docs/ingest.md for what each type reads). Fields are only ever appended.
+ */
+struct proccache_event {
+	size_t sz; /**< sizeof(struct proccache_event) */
+	uint32_t type; /**< one enum proccache_event_type */
+	uint32_t pid;  /**< thread-group id */
+	uint32_t tid;  /**< exec: the thread that exec'd; clone: the new task */
+	uint32_t nspid;
+	/** exec: exec time; clone: the child's start time; exit: the exiting
+	 *  entry's key ktime, or 0 for "the live entry of pid". */
+	uint64_t ktime;
+	/** clone: the forking process's key; exec without a cached image
+	 *  (e.g. a /proc scan): the parent's key. ktime 0 = the live entry
+	 *  of parent.pid. */
+	struct proccache_key parent;
+	uint64_t start_time; /**< exec: the process's start time, if known */
+	uint32_t flags;      /**< enum proccache_flags the sensor knows */
+	uint32_t pad0;
+	/* exec (and, when the parent is unknown, clone) payload */
+	const char *binary;
+	const char *args; /**< NUL separated; args_len bytes */
+	size_t args_len;
+	const char *cwd;
+	const char *container_id;
+	struct proccache_creds creds;
+	struct proccache_caps caps;
+	struct proccache_ns ns;
+	uint64_t cgroup_id;
+	uint64_t binary_inode;
+	uint32_t binary_nlink;
+	/* exit */
+	int32_t exit_code;
+	int32_t exit_signal;
+	uint32_t pad1;
+	uint64_t time; /**< exit time; 0 = now (ns of the cache clock) */
+	/* lost */
+	uint64_t lost; /**< number of events a sensor lost */
+	size_t : 0;
+};
+
+/**
+ * @brief Apply one event to the cache, then call the subscribers. Ingest
+ * thread only. Anomalies (unknown parent, unknown exit, duplicates,
+ * out-of-order events) are counted in the stats, never fatal.
+ * @return 0 when applied; 1 when ignored as duplicate or stale; -ENOSPC
+ * when the cache is full of live entries (refused and counted); -EINVAL for
+ * a malformed event; or a subscriber's negative return (the cache was still
+ * updated and later subscribers were not called).
+ */
+PROCCACHE_API int proccache__ingest(struct proccache *pc,
+				    const struct proccache_event *ev);
+
+/**
+ * @brief Reclaim entries whose grace expired and release memory retired
+ * since the last call. Ingest thread only; ingest calls it too, so only a
+ * host that may go long without events needs it.
+ * @return the number of entries reclaimed.
+ */
+PROCCACHE_API int proccache__tick(struct proccache *pc);
+
+/* ------------------------------------------------------------------------ */
+/* Subscriptions                                                             */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @brief Event callback, on the ingest thread, after the cache reflects the
+ * event. @p process is the entry (for EXIT, its exited snapshot; NULL for
+ * LOST), @p parent its parent entry or NULL. Both are borrowed for the call.
+ * May query the cache and subscribe or unsubscribe (itself included); must
+ * not ingest. A negative return stops dispatch and is returned by the call
+ * that ingested.
+ */
+typedef int (*proccache_event_fn)(struct proccache *pc,
+				  const struct proccache_event *ev,
+				  const struct proccache_process *process,
+				  const struct proccache_process *parent,
+				  void *userdata);
+
+/** @brief Called once when a subscription is gone, to free its userdata. */
+typedef void (*proccache_destroy_fn)(void *userdata);
+
+/** @brief Options of proccache__subscribe(). */
+struct proccache_subscribe_opts {
+	size_t sz;
+	proccache_destroy_fn destroy; /**< may be NULL */
+	size_t : 0;
+};
+
+/**
+ * @brief Subscribe @p fn to the event types in @p mask. Ingest thread (or
+ * before ingestion starts, or from a callback). A subscription made inside
+ * a callback sees the next event, not the current one.
+ * @return the handle, or NULL with errno set (EINVAL, ENOMEM).
+ */
+PROCCACHE_API struct proccache_sub *
+proccache__subscribe(struct proccache *pc, uint32_t mask, proccache_event_fn fn,
+		     void *userdata, const struct proccache_subscribe_opts *opts);
+
+/**
+ * @brief End a subscription: @p fn is not called again, and destroy runs
+ * (at once, or after the current dispatch when called from a callback).
+ * Ingest thread. NULL is a no-op.
+ */
+PROCCACHE_API void proccache_sub__unsubscribe(struct proccache_sub *sub);
+
+/** @brief The userdata given at subscription. */
+PROCCACHE_API void *proccache_sub__userdata(const struct proccache_sub *sub);
+
+/* ------------------------------------------------------------------------ */
+/* Statistics                                                                */
+/* ------------------------------------------------------------------------ */
+
+/** @brief Counters; set @c sz before calling proccache__stats(). */
+struct proccache_stats {
+	size_t sz;
+	uint64_t entries_live;
+	uint64_t entries_exited; /**< exited or retired, still cached */
+	uint64_t inserts;
+	uint64_t reclaims;        /**< after grace */
+	uint64_t evictions_full;  /**< evicted early because the cache was full */
+	uint64_t refused_full;    /**< inserts refused: full of live entries */
+	uint64_t lookups;
+	uint64_t lookup_misses;
+	uint64_t events_exec;
+	uint64_t events_clone;
+	uint64_t events_exit;
+	uint64_t events_lost;     /**< LOST notices */
+	uint64_t lost;            /**< sum of the events sensors lost */
+	uint64_t parent_unknown;
+	uint64_t exit_unknown;    /**< exits of processes not cached */
+	uint64_t duplicates;
+	uint64_t out_of_order;
+	uint64_t invalid;
+	uint64_t pid_reuse;       /**< live entry replaced by a new one, exit unseen */
+	size_t : 0;
+};
+
+/**
+ * @brief Copy the counters into @p ret (the fields its @c sz covers). Any
+ * thread; the values are individually consistent, not a snapshot.
+ * @return 0 or -EINVAL.
+ */
+PROCCACHE_API int proccache__stats(struct proccache *pc,
+				   struct proccache_stats *ret);
+
+/**
+ * @brief Write the counters in the Prometheus text exposition format, with
+ * HELP and TYPE lines, metric names prefixed "proccache_".
+ * @return the length as snprintf (the output is cut, NUL terminated, when
+ * longer than @p len); -EINVAL on bad arguments.
+ */
+PROCCACHE_API int proccache__stats_prometheus(struct proccache *pc, char *buf,
+					      size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include <proccache/sensor.h>
+
+#endif /* PROCCACHE_PROCCACHE_H */

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * @file sensor.h
+ * @brief Kernel sensors that feed a proccache: BPF tracepoints or the netlink
+ * proc connector. Included by proccache/proccache.h.
+ *
+ * A started sensor makes the thread that drives it the cache's ingest
+ * thread: either the host's own loop (proccache__sensor_fd() in its epoll set
+ * plus proccache__sensor_consume()), or a thread the library owns
+ * (proccache__sensor_thread_start()). Nothing process-wide (rlimits, signals,
+ * libbpf's global print callback outside library calls) is changed.
+ */
+#ifndef PROCCACHE_SENSOR_H
+#define PROCCACHE_SENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef PROCCACHE_API
+#define PROCCACHE_API __attribute__((visibility("default")))
+#endif
+
+struct proccache;
+
+/** @brief Which sensor feeds the cache. */
+enum proccache_backend {
+	PROCCACHE_BACKEND_AUTO = 0,    /**< BPF if it loads, else netlink */
+	PROCCACHE_BACKEND_BPF = 1,     /**< BPF tracepoints; fail if not possible */
+	PROCCACHE_BACKEND_NETLINK = 2, /**< proc connector; fail if not possible */
+};
+
+/** @brief Options of proccache__sensor_start(). Fields only appended. */
+struct proccache_sensor_opts {
+	size_t sz;
+	/** enum proccache_backend */
+	uint32_t backend;
+	uint32_t pad0;
+	/** BPF ring buffer bytes (power of two, multiple of the page size);
+	 *  0 = default (16 MiB). */
+	size_t ring_size;
+	/** Bytes of args captured per exec; 0 = 32 KiB; at most 256 KiB. */
+	size_t args_max;
+	/** Host /proc mount, for agents in containers; NULL = "/proc". */
+	const char *proc_prefix;
+	/** If set, pin the tgid -> exec key map at this bpffs path. */
+	const char *pin_path;
+	size_t : 0;
+};
+
+/**
+ * @brief Load and attach the sensor, then scan /proc and seed the kernel
+ * state, so that no process started during start-up is missed. The calling
+ * thread becomes the ingest thread until the sensor stops or is handed to
+ * a library thread.
+ * @return 0; -EALREADY if a sensor runs; -EPERM (missing CAP_BPF /
+ * CAP_SYS_ADMIN / CAP_NET_ADMIN), -EOPNOTSUPP (no BTF, no proc connector),
+ * -EINVAL (bad opts) or another negative errno; the log says which.
+ */
+PROCCACHE_API int proccache__sensor_start(struct proccache *pc,
+					  const struct proccache_sensor_opts *opts);
+
+/** @brief Stop and unload the sensor after draining what is pending. */
+PROCCACHE_API void proccache__sensor_stop(struct proccache *pc);
+
+/** @brief The sensor's pollable fd for the host's epoll set; -ENODEV if none. */
+PROCCACHE_API int proccache__sensor_fd(struct proccache *pc);
+
+/**
+ * @brief Ingest every pending record without blocking. Ingest thread.
+ * @return records handled (>= 0), or a negative errno / subscriber value.
+ */
+PROCCACHE_API int proccache__sensor_consume(struct proccache *pc);
+
+/**
+ * @brief Wait up to @p timeout_ms (-1: forever) for records, then consume.
+ * @return as proccache__sensor_consume().
+ */
+PROCCACHE_API int proccache__sensor_poll(struct proccache *pc, int timeout_ms);
+
+/**
+ * @brief Hand the sensor to a thread the library owns; that thread becomes
+ * the ingest thread and callbacks run on it.
+ * @return 0 or negative errno.
+ */
+PROCCACHE_API int proccache__sensor_thread_start(struct proccache *pc);
+
+/** @brief Stop the library's thread after draining; the caller is the ingest
+ *  thread again. @return 0, or the first error the thread met. */
+PROCCACHE_API int proccache__sensor_thread_stop(struct proccache *pc);
+
+/** @brief Name of the active backend ("bpf", "netlink") or NULL if none. */
+PROCCACHE_API const char *proccache__sensor_backend(const struct proccache *pc);
+
+/**
+ * @brief Fd of the kernel map from tgid to exec keys (BPF backend), for a
+ * host's own BPF programs. Owned by the library. -ENODEV if none.
+ */
+PROCCACHE_API int proccache__sensor_exec_map_fd(const struct proccache *pc);
+
+/** @brief Sensor counters; set @c sz before calling. */
+struct proccache_sensor_stats {
+	size_t sz;
+	uint64_t records;   /**< records decoded and ingested */
+	uint64_t malformed; /**< records rejected by the decoder */
+	uint64_t lost;      /**< records the kernel side could not deliver */
+	uint64_t scanned;   /**< processes learned from /proc */
+	size_t : 0;
+};
+
+/** @brief Copy the sensor counters. Any thread. @return 0, -EINVAL, -ENODEV. */
+PROCCACHE_API int proccache__sensor_stats(const struct proccache *pc,
+					  struct proccache_sensor_stats *ret);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PROCCACHE_SENSOR_H */
