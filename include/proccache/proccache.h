@@ -116,6 +116,7 @@ PROCCACHE_API int proccache_exec_id_format(const char *node,
  * with -EINVAL. On success writes the key to @p ret_key and, if @p ret_node
  * is not NULL, the node name (NUL terminated) to it; @p node_len must then be
  * large enough (-ENOSPC otherwise). Outputs are untouched on failure.
+ * @return 0 on success, -EINVAL or -ENOSPC. See docs/exec-id.md.
  */
 PROCCACHE_API int proccache_exec_id_parse(const char *exec_id,
 					  char *ret_node, size_t node_len,
@@ -283,15 +284,20 @@ PROCCACHE_API uint64_t
 proccache_process__exit_time(const struct proccache_process *p);
 
 /**
- * @brief Decode raw NUL separated args into one line: arguments joined by a
- * space; an argument containing a space, tab, newline, carriage return or
- * double quote is wrapped in double quotes with inner quotes and backslashes
- * escaped by a backslash; an empty argument becomes "". argv[0] is skipped
- * when @p skip_argv0 is non-zero. A final argument without its NUL is taken
- * as ending at @p len.
- * @return the decoded length (excluding NUL) on success, even if it did not
- * fit; the output is always NUL terminated when @p out_len > 0 (snprintf
- * semantics). -EINVAL on bad arguments.
+ * @brief Decode raw NUL terminated args into one line, exactly as
+ * LoongCollector's DecodeArgs() does: arguments joined by one space; an
+ * argument containing a space, tab or newline is wrapped in double quotes,
+ * with '"' and '\' escaped by a backslash and tab and newline written as
+ * \t and \n; any other argument (even one with '"', '\' or '\r') is
+ * copied unchanged, and an empty one adds nothing but its separator. Bytes
+ * are copied as they are (no UTF-8 check). argv[0] is skipped when
+ * @p skip_argv0 is non-zero. Each NUL ends an argument, so the final NUL
+ * does not add an empty one; a final argument without its NUL is taken as
+ * ending at @p len. @p args may be NULL when @p len is 0.
+ * @return the decoded length (excluding NUL), even if it did not fit; the
+ * output is always NUL terminated when @p out_len > 0 (snprintf semantics).
+ * -EINVAL on bad arguments (NULL with a non-zero length); -EOVERFLOW if the
+ * length exceeds INT_MAX.
  */
 PROCCACHE_API int proccache_args_decode(const char *args, size_t len,
 					int skip_argv0, char *out,
@@ -437,6 +443,10 @@ struct proccache_event {
 	 *  (e.g. a /proc scan): the parent's key. ktime 0 = the live entry
 	 *  of parent.pid. */
 	struct proccache_key parent;
+	/** exec: the key of the image this exec replaces, if the sensor knows
+	 *  it (ktime 0 = unknown); lets the cache tell a re-exec from a pid
+	 *  reused behind a lost exit. */
+	struct proccache_key prev;
 	uint64_t start_time; /**< exec: the process's start time, if known */
 	uint32_t flags;      /**< enum proccache_flags the sensor knows */
 	uint32_t pad0;

@@ -1,0 +1,693 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "opts.h"
+
+#define DEFAULT_MAX_ENTRIES 65536u
+#define DEFAULT_GRACE_NS (30ull * 1000000000ull)
+#define HS_MODE (CK_HS_MODE_SPMC | CK_HS_MODE_OBJECT | CK_HS_MODE_DELETE)
+#define HS_INITIAL 1024
+
+#define container_of(ptr, type, member)                                        \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* Readers release it when they leave an epoch section, deferred frees
+ * acquire it: the happens-before edge the epoch provides, told to TSan. */
+static char epoch_sync;
+
+/* ck_hs frees a replaced map with defer=true from inside put/set/remove,
+ * which only the writer calls; this names the cache it belongs to. */
+static __thread struct proccache *hs_writer;
+
+/* ------------------------------------------------------------------------ */
+/* Deferred frees: every one goes through here.                              */
+/* ------------------------------------------------------------------------ */
+
+struct pc_deferred {
+	ck_epoch_entry_t entry;
+	void (*fn)(void *);
+	void *ptr;
+};
+
+static void deferred_run(ck_epoch_entry_t *e)
+{
+	struct pc_deferred *d = container_of(e, struct pc_deferred, entry);
+
+	pc_tsan_acquire(&epoch_sync);
+	d->fn(d->ptr);
+	free(d);
+}
+
+/* Call fn(ptr) once no reader can still see ptr. Writer only. */
+static void pc_defer(struct proccache *pc, void (*fn)(void *), void *ptr)
+{
+	struct pc_deferred *d = malloc(sizeof(*d));
+
+	if (!d) {
+		/* No memory for the note: wait the readers out instead. */
+		ck_epoch_synchronize(pc->writer);
+		pc_tsan_acquire(&epoch_sync);
+		fn(ptr);
+		return;
+	}
+	d->fn = fn;
+	d->ptr = ptr;
+	ck_epoch_call(pc->writer, &d->entry, deferred_run);
+}
+
+static void unref_snapshot(void *p)
+{
+	proccache_process__unref(p);
+}
+
+static void node_free(ck_epoch_entry_t *e)
+{
+	struct pc_node *n = container_of(e, struct pc_node, epoch_entry);
+
+	pc_tsan_acquire(&epoch_sync);
+	proccache_process__unref(atomic_load_explicit(&n->cur,
+						      memory_order_relaxed));
+	free(n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hash sets                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Objects in both sets start with a struct proccache_key, and so do the
+ * probes: a bare key is a valid lookup argument. */
+static unsigned long hash_key(const void *obj, unsigned long seed)
+{
+	const struct proccache_key *k = obj;
+
+	return mix64(mix64(k->ktime ^ seed) ^ k->pid);
+}
+
+static bool same_key(const void *a, const void *b)
+{
+	const struct proccache_key *x = a, *y = b;
+
+	return x->pid == y->pid && x->ktime == y->ktime;
+}
+
+static unsigned long hash_pid(const void *obj, unsigned long seed)
+{
+	const struct proccache_key *k = obj;
+
+	return mix64(k->pid ^ seed);
+}
+
+static bool same_pid(const void *a, const void *b)
+{
+	return ((const struct proccache_key *)a)->pid ==
+	       ((const struct proccache_key *)b)->pid;
+}
+
+static void *hs_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void hs_free(void *p, size_t n, bool defer)
+{
+	(void)n;
+	if (defer && hs_writer)
+		pc_defer(hs_writer, free, p);
+	else
+		free(p);
+}
+
+static unsigned long key_hash_of(ck_hs_t *hs, const struct proccache_key *k)
+{
+	return CK_HS_HASH(hs, hash_key, k);
+}
+
+static unsigned long pid_hash_of(ck_hs_t *hs, const struct proccache_key *k)
+{
+	return CK_HS_HASH(hs, hash_pid, k);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Readers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static void reader_thread_exit(void *arg)
+{
+	struct pc_reader *r = arg;
+
+	/* Free for the next thread: ck_epoch_recycle() hands it out. */
+	ck_epoch_unregister(&r->rec);
+}
+
+static struct pc_reader *reader_new(struct proccache *pc)
+{
+	ck_epoch_record_t *rec = ck_epoch_recycle(&pc->epoch, NULL);
+	struct pc_reader *r;
+
+	if (rec) {
+		r = container_of(rec, struct pc_reader, rec);
+	} else {
+		size_t sz = (sizeof(*r) + 63) & ~(size_t)63;
+
+		r = aligned_alloc(64, sz);
+		if (!r)
+			return NULL;
+		memset(r, 0, sizeof(*r));
+		ck_epoch_register(&pc->epoch, &r->rec, NULL);
+		r->next = atomic_load(&pc->readers);
+		while (!atomic_compare_exchange_weak(&pc->readers, &r->next, r))
+			;
+	}
+	if (pthread_setspecific(pc->reader_key, r)) {
+		ck_epoch_unregister(&r->rec);
+		return NULL;
+	}
+	return r;
+}
+
+struct pc_reader *pc_reader_enter(struct proccache *pc)
+{
+	struct pc_reader *r = pthread_getspecific(pc->reader_key);
+
+	if (!r) {
+		r = reader_new(pc);
+		if (!r)
+			return NULL;
+	}
+	ck_epoch_begin(&r->rec, NULL);
+	return r;
+}
+
+void pc_reader_exit(struct pc_reader *r)
+{
+	pc_tsan_release(&epoch_sync);
+	ck_epoch_end(&r->rec, NULL);
+}
+
+static void reader_count(struct pc_reader *r, bool hit)
+{
+	atomic_store_explicit(&r->lookups,
+			      atomic_load_explicit(&r->lookups,
+						   memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	if (!hit)
+		atomic_store_explicit(
+			&r->misses,
+			atomic_load_explicit(&r->misses, memory_order_relaxed) +
+				1,
+			memory_order_relaxed);
+}
+
+void pc_reader_totals(struct proccache *pc, uint64_t *ret_lookups,
+		      uint64_t *ret_misses)
+{
+	uint64_t l = 0, m = 0;
+
+	for (struct pc_reader *r = atomic_load(&pc->readers); r; r = r->next) {
+		l += atomic_load_explicit(&r->lookups, memory_order_relaxed);
+		m += atomic_load_explicit(&r->misses, memory_order_relaxed);
+	}
+	*ret_lookups = l;
+	*ret_misses = m;
+}
+
+struct pc_node *pc_find_key(struct proccache *pc, const struct proccache_key *key)
+{
+	struct pc_node *n = ck_hs_get(&pc->by_key, key_hash_of(&pc->by_key, key),
+				      key);
+
+	pc_tsan_acquire(n);
+	return n;
+}
+
+struct pc_node *pc_find_pid(struct proccache *pc, uint32_t pid)
+{
+	struct proccache_key probe = { .pid = pid };
+	struct pc_node *n = ck_hs_get(&pc->by_pid,
+				      pid_hash_of(&pc->by_pid, &probe), &probe);
+
+	pc_tsan_acquire(n);
+	return n;
+}
+
+/* Inside an epoch section: the node's snapshot cannot be freed before the
+ * section ends, so taking a reference is safe. */
+struct proccache_process *pc_node_snapshot_ref(struct pc_node *n)
+{
+	return proccache_process__ref(pc_node_snapshot(n));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t boottime_ns(void *userdata)
+{
+	struct timespec ts;
+
+	(void)userdata;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t pc_now(const struct proccache *pc)
+{
+	return pc->clock(pc->clock_userdata);
+}
+
+static int set_node_name(struct proccache *pc, const char *name)
+{
+	size_t n;
+
+	if (!name) {
+		if (gethostname(pc->node_name, sizeof(pc->node_name) - 1) < 0)
+			return -errno;
+		pc->node_name[sizeof(pc->node_name) - 1] = '\0';
+		return 0;
+	}
+	n = strlen(name);
+	if (n == 0 || n > PROCCACHE_NODE_NAME_MAX) {
+		pc_warn("proccache_opts: node_name must be 1 to %d bytes",
+			PROCCACHE_NODE_NAME_MAX);
+		return -EINVAL;
+	}
+	memcpy(pc->node_name, name, n + 1);
+	return 0;
+}
+
+static int cache_init(struct proccache *pc, const struct proccache_opts *opts)
+{
+	unsigned long seed = (unsigned long)mix64((uint64_t)(uintptr_t)pc ^
+						  boottime_ns(NULL));
+	int err;
+
+	if (!pc_opts_valid(opts, sizeof(*opts), "proccache_opts"))
+		return -EINVAL;
+	err = set_node_name(pc, PC_OPTS_GET(opts, node_name, NULL));
+	if (err)
+		return err;
+	pc->max_entries = PC_OPTS_GET(opts, max_entries, 0);
+	if (!pc->max_entries)
+		pc->max_entries = DEFAULT_MAX_ENTRIES;
+	pc->grace_ns = PC_OPTS_GET(opts, grace_ns, 0);
+	if (!pc->grace_ns)
+		pc->grace_ns = DEFAULT_GRACE_NS;
+	pc->clock = PC_OPTS_GET(opts, clock, NULL);
+	pc->clock_userdata = PC_OPTS_GET(opts, clock_userdata, NULL);
+	if (!pc->clock)
+		pc->clock = boottime_ns;
+
+	pc->hs_alloc.malloc = hs_malloc;
+	pc->hs_alloc.free = hs_free;
+	if (!ck_hs_init(&pc->by_key, HS_MODE, hash_key, same_key,
+			&pc->hs_alloc, HS_INITIAL, seed))
+		return -ENOMEM;
+	if (!ck_hs_init(&pc->by_pid, HS_MODE, hash_pid, same_pid,
+			&pc->hs_alloc, HS_INITIAL, seed)) {
+		ck_hs_destroy(&pc->by_key);
+		return -ENOMEM;
+	}
+	ck_epoch_init(&pc->epoch);
+	pc->writer = aligned_alloc(64, (sizeof(*pc->writer) + 63) & ~(size_t)63);
+	if (!pc->writer)
+		goto nomem;
+	ck_epoch_register(&pc->epoch, pc->writer, NULL);
+	if (pthread_key_create(&pc->reader_key, reader_thread_exit))
+		goto nomem;
+	return 0;
+nomem:
+	free(pc->writer);
+	ck_hs_destroy(&pc->by_pid);
+	ck_hs_destroy(&pc->by_key);
+	return -ENOMEM;
+}
+
+PROCCACHE_API struct proccache *proccache__new(const struct proccache_opts *opts)
+{
+	struct proccache *pc = calloc(1, sizeof(*pc));
+	int err;
+
+	if (!pc)
+		return NULL;
+	err = cache_init(pc, opts);
+	if (err) {
+		free(pc);
+		errno = -err;
+		return NULL;
+	}
+	return pc;
+}
+
+PROCCACHE_API void proccache__free(struct proccache *pc)
+{
+	ck_hs_iterator_t it = CK_HS_ITERATOR_INITIALIZER;
+	struct pc_reader *r, *next;
+	void *obj;
+
+	if (!pc)
+		return;
+	pc_sensor_free(pc);
+	pc_subs_free_all(pc);
+	/* Run every deferred free; no reader may be inside the cache now. */
+	ck_epoch_barrier(pc->writer);
+	while (ck_hs_next(&pc->by_key, &it, &obj)) {
+		struct pc_node *n = obj;
+
+		proccache_process__unref(atomic_load(&n->cur));
+		free(n);
+	}
+	ck_hs_destroy(&pc->by_pid);
+	ck_hs_destroy(&pc->by_key);
+	pthread_key_delete(pc->reader_key);
+	for (r = atomic_load(&pc->readers); r; r = next) {
+		next = r->next;
+		free(r);
+	}
+	free(pc->writer);
+	free(pc);
+}
+
+PROCCACHE_API const char *proccache__node_name(const struct proccache *pc)
+{
+	return pc ? pc->node_name : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Queries                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Look up with @find inside an epoch section and return a reference. */
+static struct proccache_process *
+lookup_with(struct proccache *pc, const struct proccache_key *key,
+	    bool by_pid)
+{
+	struct proccache_process *p = NULL;
+	struct pc_reader *r = pc_reader_enter(pc);
+	struct pc_node *n;
+
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	n = by_pid ? pc_find_pid(pc, key->pid) : pc_find_key(pc, key);
+	if (n)
+		p = pc_node_snapshot_ref(n);
+	reader_count(r, p != NULL);
+	pc_reader_exit(r);
+	if (!p)
+		errno = ENOENT;
+	return p;
+}
+
+PROCCACHE_API struct proccache_process *
+proccache__lookup(struct proccache *pc, const struct proccache_key *key)
+{
+	if (!pc || !key) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return lookup_with(pc, key, false);
+}
+
+PROCCACHE_API struct proccache_process *
+proccache__lookup_pid(struct proccache *pc, uint32_t pid)
+{
+	struct proccache_key key = { .pid = pid };
+
+	if (!pc) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return lookup_with(pc, &key, true);
+}
+
+PROCCACHE_API struct proccache_process *
+proccache__lookup_exec_id(struct proccache *pc, const char *exec_id)
+{
+	char node[PROCCACHE_NODE_NAME_MAX + 1];
+	struct proccache_key key;
+	int err;
+
+	if (!pc || !exec_id) {
+		errno = EINVAL;
+		return NULL;
+	}
+	err = proccache_exec_id_parse(exec_id, node, sizeof(node), &key);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	if (strcmp(node, pc->node_name) != 0) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return lookup_with(pc, &key, false);
+}
+
+static size_t chain_length(const struct pc_node *n)
+{
+	size_t len = 0;
+
+	for (n = n->parent; n; n = n->parent)
+		len++;
+	return len;
+}
+
+PROCCACHE_API int proccache__ancestors(struct proccache *pc,
+				       const struct proccache_key *key,
+				       struct proccache_process **ret,
+				       size_t max, unsigned int flags)
+{
+	struct pc_reader *r;
+	struct pc_node *n;
+	size_t count = 0;
+	int err = 0;
+
+	if (!pc || !key || (max && !ret) || (flags & ~PROCCACHE_ANCESTORS_FULL))
+		return -EINVAL;
+	r = pc_reader_enter(pc);
+	if (!r)
+		return -ENOMEM;
+	n = pc_find_key(pc, key);
+	reader_count(r, n != NULL);
+	if (!n) {
+		err = -ENOENT;
+		goto out;
+	}
+	if (flags & PROCCACHE_ANCESTORS_FULL) {
+		size_t len = chain_length(n);
+
+		if (max == 0) {
+			err = len > INT32_MAX ? -EOVERFLOW : (int)len;
+			goto out;
+		}
+		if (len > max) {
+			err = -ENOSPC;
+			goto out;
+		}
+	}
+	for (n = n->parent; n && count < max; n = n->parent)
+		ret[count++] = pc_node_snapshot_ref(n);
+	err = (int)count;
+out:
+	pc_reader_exit(r);
+	return err;
+}
+
+PROCCACHE_API int proccache__iterate(struct proccache *pc, proccache_iter_fn fn,
+				     void *userdata)
+{
+	ck_hs_iterator_t it = CK_HS_ITERATOR_INITIALIZER;
+	struct pc_reader *r;
+	void *obj;
+	int err = 0;
+
+	if (!pc || !fn)
+		return -EINVAL;
+	r = pc_reader_enter(pc);
+	if (!r)
+		return -ENOMEM;
+	while (ck_hs_next_spmc(&pc->by_key, &it, &obj)) {
+		pc_tsan_acquire(obj);
+		err = fn(pc_node_snapshot(obj), userdata);
+		if (err < 0)
+			break;
+		err = 0;
+	}
+	pc_reader_exit(r);
+	return err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writer: insertion, state changes, reclamation                             */
+/* ------------------------------------------------------------------------ */
+
+int pc_node_insert(struct proccache *pc, struct pc_node *n)
+{
+	bool ok;
+
+	pc_tsan_release(n);
+	hs_writer = pc;
+	ok = ck_hs_put(&pc->by_key, key_hash_of(&pc->by_key, &n->key), n);
+	hs_writer = NULL;
+	if (!ok)
+		return -ENOMEM;
+	pc->nodes++;
+	if (n->parent)
+		n->parent->children++;
+	pc_stat_inc(pc, inserts);
+	pc_stat_inc(pc, entries_exited);
+	return 0;
+}
+
+void pc_node_publish(struct proccache *pc, struct pc_node *n,
+		     struct proccache_process *snap)
+{
+	struct proccache_process *old =
+		atomic_exchange_explicit(&n->cur, snap, memory_order_acq_rel);
+
+	pc_defer(pc, unref_snapshot, old);
+}
+
+void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
+{
+	void *prev = NULL;
+
+	if (n->live == live)
+		return;
+	hs_writer = pc;
+	if (live)
+		ck_hs_set(&pc->by_pid, pid_hash_of(&pc->by_pid, &n->key), n,
+			  &prev);
+	else
+		ck_hs_remove(&pc->by_pid, pid_hash_of(&pc->by_pid, &n->key),
+			     &n->key);
+	hs_writer = NULL;
+	n->live = live;
+	if (live) {
+		pc_stat_inc(pc, entries_live);
+		pc_stat_dec(pc, entries_exited);
+	} else {
+		pc_stat_dec(pc, entries_live);
+		pc_stat_inc(pc, entries_exited);
+	}
+}
+
+static void enqueue(struct proccache *pc, struct pc_node *n)
+{
+	uint64_t now = pc_now(pc);
+
+	n->deadline = pc->grace_ns == PROCCACHE_GRACE_NONE ||
+				      now > UINT64_MAX - pc->grace_ns
+			      ? now
+			      : now + pc->grace_ns;
+	n->qnext = NULL;
+	n->queued = true;
+	if (pc->qtail)
+		pc->qtail->qnext = n;
+	else
+		pc->qhead = n;
+	pc->qtail = n;
+}
+
+void pc_node_release_check(struct proccache *pc, struct pc_node *n)
+{
+	if (!n->live && n->children == 0 && !n->queued)
+		enqueue(pc, n);
+}
+
+static struct pc_node *dequeue(struct proccache *pc)
+{
+	struct pc_node *n = pc->qhead;
+
+	pc->qhead = n->qnext;
+	if (!pc->qhead)
+		pc->qtail = NULL;
+	n->queued = false;
+	return n;
+}
+
+static void reclaim(struct proccache *pc, struct pc_node *n)
+{
+	struct pc_node *parent = n->parent;
+
+	hs_writer = pc;
+	ck_hs_remove(&pc->by_key, key_hash_of(&pc->by_key, &n->key), &n->key);
+	hs_writer = NULL;
+	pc->nodes--;
+	pc_stat_dec(pc, entries_exited);
+	ck_epoch_call(pc->writer, &n->epoch_entry, node_free);
+	if (parent) {
+		parent->children--;
+		pc_node_release_check(pc, parent);
+	}
+}
+
+/* The node at the head may have been pinned again (a late child) or made
+ * live since it was queued: such a node just leaves the queue. */
+static bool reclaimable(const struct pc_node *n)
+{
+	return !n->live && n->children == 0;
+}
+
+bool pc_make_room(struct proccache *pc)
+{
+	while (pc->nodes >= pc->max_entries) {
+		struct pc_node *n;
+
+		if (!pc->qhead)
+			return false;
+		n = dequeue(pc);
+		if (!reclaimable(n))
+			continue;
+		reclaim(pc, n);
+		pc_stat_inc(pc, evictions_full);
+	}
+	return true;
+}
+
+int pc_reclaim_expired(struct proccache *pc)
+{
+	uint64_t now = pc_now(pc);
+	int count = 0;
+
+	while (pc->qhead && pc->qhead->deadline <= now) {
+		struct pc_node *n = dequeue(pc);
+
+		if (!reclaimable(n))
+			continue;
+		reclaim(pc, n);
+		pc_stat_inc(pc, reclaims);
+		count++;
+	}
+	ck_epoch_poll(pc->writer);
+	return count;
+}
+
+PROCCACHE_API int proccache__tick(struct proccache *pc)
+{
+	if (!pc)
+		return -EINVAL;
+	return pc_reclaim_expired(pc);
+}
+
+/* TEMPORARY until lib/sensor.c lands: lets the core link on its own. */
+__attribute__((weak)) void pc_sensor_free(struct proccache *pc)
+{
+	(void)pc;
+}

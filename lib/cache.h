@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The cache: two SPMC hash sets of nodes (by exec key, and live nodes by
+ * pid), the epoch that protects readers, and the one place that retires and
+ * reclaims memory.
+ *
+ * A node is the stable identity of one exec key. Readers reach it through
+ * the hash sets and read two things from it: the pointer to its current
+ * immutable snapshot (struct proccache_process, atomically replaced by the
+ * writer) and its parent node pointer (set before publication, never
+ * changed). Everything else in a node is the writer's bookkeeping.
+ *
+ * A node is kept while any cached child points to it (children > 0) and for
+ * the grace period after that; the parent pointer of a child is therefore
+ * always valid.
+ */
+#ifndef PROCCACHE_CACHE_H
+#define PROCCACHE_CACHE_H
+
+#include <ck_epoch.h>
+#include <ck_hs.h>
+#include <ck_malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "process.h"
+#include "proccache/proccache.h"
+
+/* ThreadSanitizer cannot see the ordering CK's epoch and hash set give
+ * (uninstrumented library, inline asm): state it where it matters. */
+#if defined(__SANITIZE_THREAD__)
+#define PC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PC_TSAN 1
+#endif
+#endif
+#ifdef PC_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define pc_tsan_acquire(p) __tsan_acquire((void *)(p))
+#define pc_tsan_release(p) __tsan_release((void *)(p))
+#else
+#define pc_tsan_acquire(p) ((void)(p))
+#define pc_tsan_release(p) ((void)(p))
+#endif
+
+struct pc_node {
+	struct proccache_key key; /* first: the hash sets compare keys */
+	_Atomic(struct proccache_process *) cur;
+	struct pc_node *parent; /* counted in parent->children */
+	union {
+		struct {                  /* while waiting for reclaim */
+			struct pc_node *qnext;
+			uint64_t deadline;
+		};
+		ck_epoch_entry_t epoch_entry; /* once retired */
+	};
+	uint32_t children;
+	bool live;   /* in the pid index */
+	bool queued; /* in the reclaim queue */
+};
+
+/* Per (thread, cache) epoch record, found through a pthread key, so query
+ * threads need no setup call. Its counters are written by its thread only. */
+struct pc_reader {
+	ck_epoch_record_t rec;
+	_Atomic uint64_t lookups;
+	_Atomic uint64_t misses;
+	struct pc_reader *next; /* all readers of the cache, for stats */
+};
+
+/* Writer counters; readers load them for stats. */
+struct pc_counters {
+	_Atomic uint64_t entries_live, entries_exited, inserts, reclaims,
+		evictions_full, refused_full, events_exec, events_clone,
+		events_exit, events_lost, lost, parent_unknown, exit_unknown,
+		duplicates, out_of_order, invalid, pid_reuse;
+};
+
+struct pc_sensor;
+struct proccache_sub;
+
+struct proccache {
+	ck_hs_t by_key;
+	ck_hs_t by_pid;
+	struct ck_malloc hs_alloc;
+	ck_epoch_t epoch;
+	ck_epoch_record_t *writer; /* records deferred frees, polls */
+	pthread_key_t reader_key;
+	_Atomic(struct pc_reader *) readers;
+
+	char node_name[PROCCACHE_NODE_NAME_MAX + 1];
+	uint32_t max_entries;
+	uint64_t grace_ns;
+	proccache_clock_fn clock;
+	void *clock_userdata;
+
+	uint32_t nodes; /* writer's count of cached nodes */
+	unsigned int since_poll; /* events since the last epoch poll */
+	struct pc_node *qhead, *qtail; /* reclaim queue, oldest first */
+
+	struct proccache_sub *subs; /* subscribe.c */
+	struct proccache_sub *subs_tail;
+	unsigned int dispatch_depth;
+	bool subs_dirty;
+
+	struct pc_counters stats;
+	struct pc_sensor *sensor; /* sensor.c; NULL when none runs */
+};
+
+/* Stats: the writer is the only one that adds. */
+#define pc_stat_add(pc, field, n)                                             \
+	atomic_store_explicit(&(pc)->stats.field,                              \
+			      atomic_load_explicit(&(pc)->stats.field,         \
+						   memory_order_relaxed) + (n), \
+			      memory_order_relaxed)
+#define pc_stat_inc(pc, field) pc_stat_add(pc, field, 1)
+#define pc_stat_dec(pc, field) pc_stat_add(pc, field, (uint64_t)-1)
+
+uint64_t pc_now(const struct proccache *pc);
+
+/* Reader side, any thread. */
+struct pc_reader *pc_reader_enter(struct proccache *pc);
+void pc_reader_exit(struct pc_reader *r);
+struct pc_node *pc_find_key(struct proccache *pc, const struct proccache_key *key);
+struct pc_node *pc_find_pid(struct proccache *pc, uint32_t pid);
+struct proccache_process *pc_node_snapshot_ref(struct pc_node *n);
+void pc_reader_totals(struct proccache *pc, uint64_t *ret_lookups,
+		      uint64_t *ret_misses);
+static inline struct proccache_process *pc_node_snapshot(struct pc_node *n)
+{
+	return atomic_load_explicit(&n->cur, memory_order_acquire);
+}
+
+/* Writer side, ingest thread only. */
+int pc_node_insert(struct proccache *pc, struct pc_node *n);
+void pc_node_publish(struct proccache *pc, struct pc_node *n,
+		     struct proccache_process *snap);
+void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live);
+void pc_node_release_check(struct proccache *pc, struct pc_node *n);
+bool pc_make_room(struct proccache *pc);
+int pc_reclaim_expired(struct proccache *pc);
+
+/* Sensor teardown, implemented by sensor.c; a no-op when pc->sensor is NULL. */
+void pc_sensor_free(struct proccache *pc);
+
+/* Subscriptions, subscribe.c. */
+int pc_dispatch(struct proccache *pc, const struct proccache_event *ev,
+		const struct proccache_process *proc,
+		const struct proccache_process *parent);
+void pc_subs_free_all(struct proccache *pc);
+
+#endif

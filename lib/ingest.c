@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The single writer: lineage rules (docs/process-model.md). Every change to
+ * the cache goes through proccache__ingest().
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "opts.h"
+
+/* Event payloads beyond this are refused rather than copied. */
+#define MAX_ARGS_LEN (16u << 20)
+/* Deferred frees are polled for every this many events. */
+#define POLL_EVERY 32
+
+static bool key_eq(const struct proccache_key *a, const struct proccache_key *b)
+{
+	return a->pid == b->pid && a->ktime == b->ktime;
+}
+
+static bool is_clone_entry(struct pc_node *n)
+{
+	return pc_node_snapshot(n)->flags & PROCCACHE_F_CLONE;
+}
+
+/*
+ * The parent named by a sensor. pid 0 means "none" (pid 1, kthreadd); a key
+ * with ktime 0 means "the live process holding that pid"; a full key must be
+ * cached as such, a pid that may have been reused is not guessed at.
+ */
+static struct pc_node *resolve_parent(struct proccache *pc,
+				      const struct proccache_key *k,
+				      bool *ret_unknown)
+{
+	struct pc_node *n;
+
+	*ret_unknown = false;
+	if (k->pid == 0)
+		return NULL;
+	n = k->ktime ? pc_find_key(pc, k) : pc_find_pid(pc, k->pid);
+	if (!n) {
+		*ret_unknown = true;
+		pc_stat_inc(pc, parent_unknown);
+	}
+	return n;
+}
+
+static struct pc_node *node_new(const struct proccache_key *key,
+				struct pc_node *parent,
+				struct proccache_process *snap)
+{
+	struct pc_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->key = *key;
+	n->parent = parent;
+	atomic_init(&n->cur, snap);
+	return n;
+}
+
+/* Publish a changed copy of @n's snapshot; @n stops being live. */
+static struct proccache_process *end_life(struct proccache *pc,
+					  struct pc_node *n,
+					  enum proccache_state state)
+{
+	struct proccache_process *snap = pc_process_dup(pc_node_snapshot(n));
+
+	if (!snap)
+		return NULL;
+	snap->state = (uint8_t)state;
+	pc_node_publish(pc, n, snap);
+	pc_node_set_live(pc, n, false);
+	pc_node_release_check(pc, n);
+	return snap;
+}
+
+/* A live entry whose exit we never saw holds a pid now used by another
+ * process: it exited, at an unknown time, with an unknown status. */
+static int infer_exit(struct proccache *pc, struct pc_node *n)
+{
+	struct proccache_process *snap = pc_process_dup(pc_node_snapshot(n));
+
+	if (!snap)
+		return -ENOMEM;
+	snap->state = PROCCACHE_STATE_EXITED;
+	snap->flags |= PROCCACHE_F_EXIT_INFERRED;
+	snap->exit_time = pc_now(pc);
+	pc_node_publish(pc, n, snap);
+	pc_node_set_live(pc, n, false);
+	pc_node_release_check(pc, n);
+	pc_stat_inc(pc, pid_reuse);
+	return 0;
+}
+
+/*
+ * Insert a new live node for @snap, retire the image it replaces (if any,
+ * only once the insert succeeded: on failure the cache stays as it was) and
+ * tell the subscribers.
+ */
+static int add_live(struct proccache *pc, const struct proccache_event *ev,
+		    struct pc_node *parent, struct proccache_process *snap,
+		    struct pc_node *replaced)
+{
+	struct pc_node *n = node_new(&snap->key, parent, snap);
+	int err;
+
+	if (!n) {
+		proccache_process__unref(snap);
+		return -ENOMEM;
+	}
+	err = pc_node_insert(pc, n);
+	if (err) {
+		proccache_process__unref(snap);
+		free(n);
+		return err;
+	}
+	if (replaced && replaced->live &&
+	    !end_life(pc, replaced, PROCCACHE_STATE_RETIRED))
+		pc_warn("ingest: no memory to retire pid %u's old image",
+			replaced->key.pid);
+	pc_node_set_live(pc, n, true);
+	return pc_dispatch(pc, ev, snap, parent ? pc_node_snapshot(parent) : NULL);
+}
+
+static struct proccache_process *new_snapshot(struct proccache *pc,
+					      const struct proccache_event *ev,
+					      struct pc_image *img)
+{
+	struct proccache_process *snap;
+
+	if (!img)
+		return NULL;
+	snap = pc_process_new(img);
+	if (!snap) {
+		pc_image_unref(img);
+		return NULL;
+	}
+	snap->key = (struct proccache_key){ .pid = ev->pid, .ktime = ev->ktime };
+	snap->tid = ev->tid ? ev->tid : ev->pid;
+	snap->nspid = ev->nspid;
+	snap->state = PROCCACHE_STATE_LIVE;
+	snap->node_name = pc->node_name;
+	return snap;
+}
+
+static void set_parent_key(struct proccache_process *snap,
+			   const struct pc_node *parent,
+			   const struct proccache_key *named)
+{
+	if (parent)
+		snap->parent = parent->key;
+	else if (named->ktime)
+		snap->parent = *named; /* unknown to us, still worth showing */
+}
+
+/*
+ * The entry an exec replaces: the live entry of the pid, unless the sensor
+ * names a different previous image, in which case the live entry is a
+ * process whose exit was lost and the pid was reused.
+ */
+static int exec_predecessor(struct proccache *pc,
+			    const struct proccache_event *ev,
+			    struct pc_node **ret)
+{
+	struct pc_node *cur = pc_find_pid(pc, ev->pid);
+	int err;
+
+	*ret = cur;
+	if (!ev->prev.ktime || (cur && key_eq(&cur->key, &ev->prev)))
+		return 0;
+	if (cur) {
+		err = infer_exit(pc, cur);
+		if (err)
+			return err;
+	}
+	*ret = pc_find_key(pc, &ev->prev);
+	return 0;
+}
+
+static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
+{
+	struct proccache_key key = { .pid = ev->pid, .ktime = ev->ktime };
+	struct proccache_process *snap;
+	struct pc_node *prev, *parent;
+	bool unknown = false;
+	int err;
+
+	pc_stat_inc(pc, events_exec);
+	if (pc_find_key(pc, &key)) {
+		pc_stat_inc(pc, duplicates);
+		return 1;
+	}
+	prev = pc_find_pid(pc, ev->pid);
+	if (prev && prev->key.ktime > ev->ktime) {
+		pc_stat_inc(pc, out_of_order);
+		return 1;
+	}
+	if (!pc_make_room(pc)) {
+		pc_stat_inc(pc, refused_full);
+		return -ENOSPC;
+	}
+	err = exec_predecessor(pc, ev, &prev);
+	if (err)
+		return err;
+	if (prev)
+		parent = is_clone_entry(prev) ? prev->parent : prev;
+	else
+		parent = resolve_parent(pc, &ev->parent, &unknown);
+
+	snap = new_snapshot(pc, ev, pc_image_new(ev));
+	if (!snap)
+		return -ENOMEM;
+	snap->flags = ev->flags & ~(PROCCACHE_F_CLONE | PROCCACHE_F_EXIT_INFERRED);
+	if (!(ev->flags & PROCCACHE_F_PROCFS))
+		snap->flags |= PROCCACHE_F_EXECVE;
+	if (unknown)
+		snap->flags |= PROCCACHE_F_PARENT_UNKNOWN;
+	snap->start_time = ev->start_time;
+	if (prev) {
+		const struct proccache_process *ps = pc_node_snapshot(prev);
+
+		if (!snap->start_time)
+			snap->start_time = ps->start_time;
+		if (!snap->nspid)
+			snap->nspid = ps->nspid;
+	}
+	if (!snap->start_time)
+		snap->start_time = ev->ktime;
+	set_parent_key(snap, parent, &ev->parent);
+
+	return add_live(pc, ev, parent, snap, prev);
+}
+
+static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
+{
+	struct proccache_key key = { .pid = ev->pid, .ktime = ev->ktime };
+	struct proccache_process *snap;
+	struct pc_node *cur, *parent;
+	struct pc_image *img;
+	bool unknown;
+	int err;
+
+	pc_stat_inc(pc, events_clone);
+	if (pc_find_key(pc, &key)) {
+		pc_stat_inc(pc, duplicates);
+		return 1;
+	}
+	cur = pc_find_pid(pc, ev->pid);
+	if (cur && cur->key.ktime >= ev->ktime) {
+		/* The child's own later events are in already. */
+		pc_stat_inc(pc, out_of_order);
+		return 1;
+	}
+	if (!pc_make_room(pc)) {
+		pc_stat_inc(pc, refused_full);
+		return -ENOSPC;
+	}
+	if (cur) {
+		err = infer_exit(pc, cur);
+		if (err)
+			return err;
+	}
+	parent = resolve_parent(pc, &ev->parent, &unknown);
+	img = parent ? pc_image_ref(pc_node_snapshot(parent)->image)
+		     : pc_image_new(ev);
+	snap = new_snapshot(pc, ev, img);
+	if (!snap)
+		return -ENOMEM;
+	snap->flags = PROCCACHE_F_CLONE |
+		      ((parent ? pc_node_snapshot(parent)->flags : ev->flags) &
+		       PC_IMAGE_FLAGS);
+	if (unknown)
+		snap->flags |= PROCCACHE_F_PARENT_UNKNOWN;
+	snap->start_time = ev->ktime;
+	set_parent_key(snap, parent, &ev->parent);
+	return add_live(pc, ev, parent, snap, NULL);
+}
+
+/*
+ * Which entry an exit is about. An exit may name the key of an older image
+ * of the process (e.g. the clone's), or none: the process is the live entry
+ * of the pid either way, unless the key says the exit is older than it.
+ */
+static struct pc_node *exit_target(struct proccache *pc,
+				   const struct proccache_event *ev)
+{
+	struct proccache_key key = { .pid = ev->pid, .ktime = ev->ktime };
+	struct pc_node *live = pc_find_pid(pc, ev->pid);
+	struct pc_node *n;
+
+	if (!ev->ktime) {
+		if (!live)
+			pc_stat_inc(pc, exit_unknown);
+		return live;
+	}
+	n = pc_find_key(pc, &key);
+	if (n && n->live)
+		return n;
+	if (n && live && live->key.ktime > ev->ktime &&
+	    pc_node_snapshot(n)->state == PROCCACHE_STATE_RETIRED)
+		return live;
+	if (n) {
+		pc_stat_inc(pc, duplicates);
+		return NULL;
+	}
+	if (live && live->key.ktime <= ev->ktime)
+		return live; /* an exec of it was missed */
+	if (live)
+		pc_stat_inc(pc, out_of_order);
+	else
+		pc_stat_inc(pc, exit_unknown);
+	return NULL;
+}
+
+static int ingest_exit(struct proccache *pc, const struct proccache_event *ev)
+{
+	struct proccache_process *snap;
+	struct pc_node *n;
+
+	pc_stat_inc(pc, events_exit);
+	n = exit_target(pc, ev);
+	if (!n)
+		return 1;
+	snap = pc_process_dup(pc_node_snapshot(n));
+	if (!snap)
+		return -ENOMEM;
+	snap->state = PROCCACHE_STATE_EXITED;
+	snap->exit_code = ev->exit_code;
+	snap->exit_signal = (int16_t)ev->exit_signal;
+	snap->exit_time = ev->time ? ev->time : pc_now(pc);
+	snap->flags |= ev->flags & PROCCACHE_F_EXIT_INFERRED;
+	pc_node_publish(pc, n, snap);
+	pc_node_set_live(pc, n, false);
+	pc_node_release_check(pc, n);
+	return pc_dispatch(pc, ev, snap,
+			   n->parent ? pc_node_snapshot(n->parent) : NULL);
+}
+
+static int ingest_lost(struct proccache *pc, const struct proccache_event *ev)
+{
+	pc_stat_inc(pc, events_lost);
+	pc_stat_add(pc, lost, ev->lost);
+	return pc_dispatch(pc, ev, NULL, NULL);
+}
+
+static bool event_valid(const struct proccache_event *ev)
+{
+	if (ev->type == PROCCACHE_EVENT_LOST)
+		return true;
+	if (ev->type != PROCCACHE_EVENT_EXEC &&
+	    ev->type != PROCCACHE_EVENT_CLONE &&
+	    ev->type != PROCCACHE_EVENT_EXIT)
+		return false;
+	if (ev->pid == 0 || ev->prev.pad || ev->parent.pad)
+		return false;
+	if (ev->type != PROCCACHE_EVENT_EXIT && ev->ktime == 0)
+		return false;
+	if (ev->args_len && !ev->args)
+		return false;
+	return ev->args_len <= MAX_ARGS_LEN;
+}
+
+PROCCACHE_API int proccache__ingest(struct proccache *pc,
+				    const struct proccache_event *in)
+{
+	struct proccache_event ev;
+	int ret;
+
+	if (!pc)
+		return -EINVAL;
+	if (!in || !pc_opts_valid(in, sizeof(ev), "proccache_event")) {
+		pc_stat_inc(pc, invalid);
+		return -EINVAL;
+	}
+	/* Work on a full-size copy: fields past the caller's sz are zero. */
+	memset(&ev, 0, sizeof(ev));
+	memcpy(&ev, in, in->sz < sizeof(ev) ? in->sz : sizeof(ev));
+	ev.sz = sizeof(ev);
+	if (!event_valid(&ev)) {
+		pc_stat_inc(pc, invalid);
+		return -EINVAL;
+	}
+	switch (ev.type) {
+	case PROCCACHE_EVENT_EXEC:
+		ret = ingest_exec(pc, &ev);
+		break;
+	case PROCCACHE_EVENT_CLONE:
+		ret = ingest_clone(pc, &ev);
+		break;
+	case PROCCACHE_EVENT_EXIT:
+		ret = ingest_exit(pc, &ev);
+		break;
+	default:
+		ret = ingest_lost(pc, &ev);
+		break;
+	}
+	if (pc->qhead && pc->qhead->deadline <= pc_now(pc))
+		pc_reclaim_expired(pc);
+	else if (++pc->since_poll % POLL_EVERY == 0)
+		ck_epoch_poll(pc->writer);
+	return ret;
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "process.h"
+
+static size_t str_size(const char *s)
+{
+	return s ? strlen(s) + 1 : 1;
+}
+
+static uint32_t put_str(struct pc_image *img, uint32_t off, const char *s)
+{
+	size_t n = str_size(s);
+
+	if (s)
+		memcpy(img->strs + off, s, n);
+	else
+		img->strs[off] = '\0';
+	return off + (uint32_t)n;
+}
+
+struct pc_image *pc_image_new(const struct proccache_event *ev)
+{
+	size_t args_len = ev->args ? ev->args_len : 0;
+	size_t total = str_size(ev->binary) + args_len + 1 + str_size(ev->cwd) +
+		       str_size(ev->container_id);
+	struct pc_image *img;
+	uint32_t off;
+
+	if (total > UINT32_MAX) {
+		errno = E2BIG;
+		return NULL;
+	}
+	img = malloc(sizeof(*img) + total);
+	if (!img)
+		return NULL;
+	atomic_init(&img->ref, 1);
+	img->binary_nlink = ev->binary_nlink;
+	img->binary_inode = ev->binary_inode;
+	img->cgroup_id = ev->cgroup_id;
+	img->caps = ev->caps;
+	img->creds = ev->creds;
+	img->ns = ev->ns;
+
+	off = put_str(img, 0, ev->binary);
+	img->args_off = off;
+	img->args_len = (uint32_t)args_len;
+	if (args_len)
+		memcpy(img->strs + off, ev->args, args_len);
+	img->strs[off + args_len] = '\0'; /* a reader may treat it as a C string */
+	off += (uint32_t)args_len + 1;
+	img->cwd_off = off;
+	off = put_str(img, off, ev->cwd);
+	img->cid_off = off;
+	put_str(img, off, ev->container_id);
+	return img;
+}
+
+struct pc_image *pc_image_ref(struct pc_image *img)
+{
+	atomic_fetch_add_explicit(&img->ref, 1, memory_order_relaxed);
+	return img;
+}
+
+void pc_image_unref(struct pc_image *img)
+{
+	if (img && atomic_fetch_sub_explicit(&img->ref, 1,
+					     memory_order_acq_rel) == 1)
+		free(img);
+}
+
+struct proccache_process *pc_process_new(struct pc_image *img)
+{
+	struct proccache_process *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	atomic_init(&p->ref, 1);
+	p->image = img;
+	return p;
+}
+
+struct proccache_process *pc_process_dup(const struct proccache_process *p)
+{
+	struct proccache_process *q = malloc(sizeof(*q));
+
+	if (!q)
+		return NULL;
+	memcpy(q, p, sizeof(*q));
+	atomic_init(&q->ref, 1);
+	pc_image_ref(q->image);
+	return q;
+}
+
+PROCCACHE_API struct proccache_process *
+proccache_process__ref(struct proccache_process *p)
+{
+	if (p)
+		atomic_fetch_add_explicit(&p->ref, 1, memory_order_relaxed);
+	return p;
+}
+
+PROCCACHE_API void proccache_process__unref(struct proccache_process *p)
+{
+	if (!p || atomic_fetch_sub_explicit(&p->ref, 1,
+					    memory_order_acq_rel) != 1)
+		return;
+	pc_image_unref(p->image);
+	free(p);
+}
+
+PROCCACHE_API struct proccache_key
+proccache_process__key(const struct proccache_process *p)
+{
+	return p->key;
+}
+
+PROCCACHE_API struct proccache_key
+proccache_process__parent_key(const struct proccache_process *p)
+{
+	return p->parent;
+}
+
+PROCCACHE_API uint32_t proccache_process__pid(const struct proccache_process *p)
+{
+	return p->key.pid;
+}
+
+PROCCACHE_API uint32_t proccache_process__tid(const struct proccache_process *p)
+{
+	return p->tid;
+}
+
+PROCCACHE_API uint32_t
+proccache_process__nspid(const struct proccache_process *p)
+{
+	return p->nspid;
+}
+
+PROCCACHE_API uint64_t
+proccache_process__ktime(const struct proccache_process *p)
+{
+	return p->key.ktime;
+}
+
+PROCCACHE_API uint64_t
+proccache_process__start_time(const struct proccache_process *p)
+{
+	return p->start_time;
+}
+
+PROCCACHE_API int proccache_process__exec_id(const struct proccache_process *p,
+					     char *buf, size_t len)
+{
+	if (!p)
+		return -EINVAL;
+	return proccache_exec_id_format(p->node_name, &p->key, buf, len);
+}
+
+PROCCACHE_API int
+proccache_process__parent_exec_id(const struct proccache_process *p, char *buf,
+				  size_t len)
+{
+	if (!p)
+		return -EINVAL;
+	if (p->parent.pid == 0 && p->parent.ktime == 0)
+		return -ENOENT;
+	return proccache_exec_id_format(p->node_name, &p->parent, buf, len);
+}
+
+PROCCACHE_API const char *
+proccache_process__binary(const struct proccache_process *p)
+{
+	return p->image->strs;
+}
+
+PROCCACHE_API const char *
+proccache_process__args(const struct proccache_process *p, size_t *ret_len)
+{
+	if (ret_len)
+		*ret_len = p->image->args_len;
+	return p->image->strs + p->image->args_off;
+}
+
+PROCCACHE_API const char *
+proccache_process__cwd(const struct proccache_process *p)
+{
+	return p->image->strs + p->image->cwd_off;
+}
+
+PROCCACHE_API uint32_t proccache_process__cred(const struct proccache_process *p,
+					       enum proccache_cred which)
+{
+	const struct proccache_creds *c = &p->image->creds;
+
+	switch (which) {
+	case PROCCACHE_CRED_UID: return c->uid;
+	case PROCCACHE_CRED_GID: return c->gid;
+	case PROCCACHE_CRED_EUID: return c->euid;
+	case PROCCACHE_CRED_EGID: return c->egid;
+	case PROCCACHE_CRED_SUID: return c->suid;
+	case PROCCACHE_CRED_SGID: return c->sgid;
+	case PROCCACHE_CRED_FSUID: return c->fsuid;
+	case PROCCACHE_CRED_FSGID: return c->fsgid;
+	case PROCCACHE_CRED_AUID: return c->auid;
+	}
+	return UINT32_MAX;
+}
+
+PROCCACHE_API uint64_t proccache_process__caps(const struct proccache_process *p,
+					       enum proccache_cap_set which)
+{
+	const struct proccache_caps *c = &p->image->caps;
+
+	switch (which) {
+	case PROCCACHE_CAP_PERMITTED: return c->permitted;
+	case PROCCACHE_CAP_EFFECTIVE: return c->effective;
+	case PROCCACHE_CAP_INHERITABLE: return c->inheritable;
+	}
+	return 0;
+}
+
+PROCCACHE_API uint32_t proccache_process__ns(const struct proccache_process *p,
+					     enum proccache_ns_type which)
+{
+	const struct proccache_ns *ns = &p->image->ns;
+
+	switch (which) {
+	case PROCCACHE_NS_UTS: return ns->uts;
+	case PROCCACHE_NS_IPC: return ns->ipc;
+	case PROCCACHE_NS_MNT: return ns->mnt;
+	case PROCCACHE_NS_PID: return ns->pid;
+	case PROCCACHE_NS_PID_FOR_CHILDREN: return ns->pid_for_children;
+	case PROCCACHE_NS_NET: return ns->net;
+	case PROCCACHE_NS_TIME: return ns->time;
+	case PROCCACHE_NS_TIME_FOR_CHILDREN: return ns->time_for_children;
+	case PROCCACHE_NS_CGROUP: return ns->cgroup;
+	case PROCCACHE_NS_USER: return ns->user;
+	}
+	return 0;
+}
+
+PROCCACHE_API uint64_t
+proccache_process__cgroup_id(const struct proccache_process *p)
+{
+	return p->image->cgroup_id;
+}
+
+PROCCACHE_API const char *
+proccache_process__container_id(const struct proccache_process *p)
+{
+	return p->image->strs + p->image->cid_off;
+}
+
+PROCCACHE_API uint64_t
+proccache_process__binary_inode(const struct proccache_process *p)
+{
+	return p->image->binary_inode;
+}
+
+PROCCACHE_API uint32_t
+proccache_process__binary_nlink(const struct proccache_process *p)
+{
+	return p->image->binary_nlink;
+}
+
+PROCCACHE_API uint32_t proccache_process__flags(const struct proccache_process *p)
+{
+	return p->flags;
+}
+
+PROCCACHE_API enum proccache_state
+proccache_process__state(const struct proccache_process *p)
+{
+	return (enum proccache_state)p->state;
+}
+
+PROCCACHE_API int proccache_process__exit_code(const struct proccache_process *p)
+{
+	return p->exit_code;
+}
+
+PROCCACHE_API int
+proccache_process__exit_signal(const struct proccache_process *p)
+{
+	return p->exit_signal;
+}
+
+PROCCACHE_API uint64_t
+proccache_process__exit_time(const struct proccache_process *p)
+{
+	return p->exit_time;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The immutable process snapshot and the image it shares with its clones.
+ *
+ * An image holds what a clone copies from its parent (binary, args, cwd,
+ * creds, caps, namespaces, cgroup): a clone takes a reference instead of a
+ * copy. A snapshot is never modified after publication except for its
+ * reference count; a change of state publishes a new snapshot.
+ */
+#ifndef PROCCACHE_PROCESS_H
+#define PROCCACHE_PROCESS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "proccache/proccache.h"
+
+struct pc_image {
+	atomic_uint ref;
+	uint32_t binary_nlink;
+	uint64_t binary_inode;
+	uint64_t cgroup_id;
+	struct proccache_caps caps;
+	struct proccache_creds creds;
+	struct proccache_ns ns;
+	/* strings, NUL terminated, in strs[]: binary at 0 */
+	uint32_t args_off, args_len, cwd_off, cid_off;
+	char strs[];
+};
+
+struct proccache_process {
+	struct proccache_key key;
+	struct proccache_key parent;
+	atomic_uint ref;
+	uint32_t tid;
+	uint32_t nspid;
+	uint32_t flags;
+	uint64_t start_time;
+	uint64_t exit_time;
+	int32_t exit_code;
+	int16_t exit_signal;
+	uint8_t state;
+	struct pc_image *image;
+	const char *node_name; /* the cache's; see the lifetime rule */
+};
+
+/* Flags that describe the image and so follow it into clones. */
+#define PC_IMAGE_FLAGS                                                         \
+	(PROCCACHE_F_ARGS_TRUNCATED | PROCCACHE_F_UNLINKED |                   \
+	 PROCCACHE_F_SETUID | PROCCACHE_F_SETGID | PROCCACHE_F_CWD_ERROR |     \
+	 PROCCACHE_F_CWD_TRUNCATED | PROCCACHE_F_BINARY_TRUNCATED)
+
+/* A new image from an event's payload (copied); NULL on ENOMEM. */
+struct pc_image *pc_image_new(const struct proccache_event *ev);
+struct pc_image *pc_image_ref(struct pc_image *img);
+void pc_image_unref(struct pc_image *img);
+
+/* A new snapshot with one reference (the caller's), owning @img's ref. */
+struct proccache_process *pc_process_new(struct pc_image *img);
+/* A copy of @p with one reference and its own image reference. */
+struct proccache_process *pc_process_dup(const struct proccache_process *p);
+
+#endif

@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Lineage rules, table driven: each scenario is a list of events and checks
+ * run against a cache with a test clock. See docs/process-model.md.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <proccache/proccache.h>
+
+#define GRACE 1000u
+
+enum op {
+	END = 0,
+	EXEC,    /* pid kt ppid pkt: exec, parent named by the sensor */
+	EXEC_PREV, /* pid kt ppid pkt: exec naming parent and, in arg, the
+		    * ktime of the image it replaces */
+	CLONE,   /* pid kt ppid pkt */
+	EXIT,    /* pid kt arg=exit code */
+	KILL,    /* pid kt arg=signal */
+	LOST,    /* arg=count */
+	ADVANCE, /* arg=ns, then tick */
+	RET,     /* arg=expected return of the previous ingest */
+	PARENT,  /* pid kt has parent ppid pkt ({0,0} = none) */
+	STATE,   /* pid kt is in state arg */
+	LIVE,    /* the live entry of pid is kt (kt 0: none) */
+	GONE,    /* pid kt is not cached */
+	FLAGS,   /* pid kt has all of flags arg */
+	NOFLAGS, /* pid kt has none of flags arg */
+	EXITCODE, /* pid kt exited with code arg */
+	SIGNAL,  /* pid kt was killed by signal arg */
+	DEPTH,   /* pid kt has arg ancestors */
+	SAMEBIN, /* pid kt and ppid pkt share one binary string (no copy) */
+	STAT,    /* stats field at offset ppid equals arg */
+	EMPTY,   /* no entry cached at all */
+};
+
+struct step {
+	enum op op;
+	uint32_t pid;
+	uint64_t kt;
+	uint32_t ppid;
+	uint64_t pkt;
+	int64_t arg;
+};
+
+struct scenario {
+	const char *name;
+	uint32_t max_entries;
+	struct step steps[48];
+};
+
+#define S(field) (uint32_t)offsetof(struct proccache_stats, field)
+
+static uint64_t test_now;
+
+static uint64_t test_clock(void *userdata)
+{
+	(void)userdata;
+	return test_now;
+}
+
+static struct proccache *new_cache(uint32_t max_entries)
+{
+	PROCCACHE_OPTS(proccache_opts, opts, .node_name = "test",
+		       .max_entries = max_entries, .grace_ns = GRACE,
+		       .clock = test_clock);
+	struct proccache *pc;
+
+	test_now = 1000000;
+	pc = proccache__new(&opts);
+	cr_assert_not_null(pc);
+	return pc;
+}
+
+static int ingest(struct proccache *pc, const struct step *s)
+{
+	char binary[64];
+	PROCCACHE_OPTS(proccache_event, ev, .pid = s->pid, .tid = s->pid,
+		       .ktime = s->kt, .binary = binary);
+
+	snprintf(binary, sizeof(binary), "/bin/p%u-%llu", s->pid,
+		 (unsigned long long)s->kt);
+	switch (s->op) {
+	case EXEC:
+		ev.type = PROCCACHE_EVENT_EXEC;
+		ev.parent = (struct proccache_key){ .pid = s->ppid, .ktime = s->pkt };
+		break;
+	case EXEC_PREV:
+		ev.type = PROCCACHE_EVENT_EXEC;
+		ev.parent = (struct proccache_key){ .pid = s->ppid, .ktime = s->pkt };
+		ev.prev = (struct proccache_key){ .pid = s->pid,
+						  .ktime = (uint64_t)s->arg };
+		break;
+	case CLONE:
+		ev.type = PROCCACHE_EVENT_CLONE;
+		ev.parent = (struct proccache_key){ .pid = s->ppid, .ktime = s->pkt };
+		ev.binary = NULL;
+		break;
+	case EXIT:
+		ev.type = PROCCACHE_EVENT_EXIT;
+		ev.exit_code = (int32_t)s->arg;
+		break;
+	case KILL:
+		ev.type = PROCCACHE_EVENT_EXIT;
+		ev.exit_signal = (int32_t)s->arg;
+		break;
+	default:
+		ev.type = PROCCACHE_EVENT_LOST;
+		ev.lost = (uint64_t)s->arg;
+		break;
+	}
+	return proccache__ingest(pc, &ev);
+}
+
+static struct proccache_process *get(struct proccache *pc, uint32_t pid,
+				     uint64_t kt, const char *name, int i)
+{
+	struct proccache_key k = { .pid = pid, .ktime = kt };
+	struct proccache_process *p = proccache__lookup(pc, &k);
+
+	cr_assert_not_null(p, "%s step %d: %u/%llu not cached", name, i, pid,
+			   (unsigned long long)kt);
+	return p;
+}
+
+static int count_entry(const struct proccache_process *p, void *userdata)
+{
+	(void)p;
+	(*(int *)userdata)++;
+	return 0;
+}
+
+static void check(struct proccache *pc, const struct step *s, const char *name,
+		  int i)
+{
+	struct proccache_process *p = NULL, *q, *anc[128];
+	struct proccache_key pk;
+	struct proccache_stats st;
+	int n;
+
+	switch (s->op) {
+	case PARENT:
+		p = get(pc, s->pid, s->kt, name, i);
+		pk = proccache_process__parent_key(p);
+		cr_expect(pk.pid == s->ppid && pk.ktime == s->pkt,
+			  "%s step %d: parent of %u/%llu is %u/%llu, want %u/%llu",
+			  name, i, s->pid, (unsigned long long)s->kt, pk.pid,
+			  (unsigned long long)pk.ktime, s->ppid,
+			  (unsigned long long)s->pkt);
+		break;
+	case STATE:
+		p = get(pc, s->pid, s->kt, name, i);
+		cr_expect_eq(proccache_process__state(p), s->arg,
+			     "%s step %d: state %d want %lld", name, i,
+			     proccache_process__state(p), (long long)s->arg);
+		break;
+	case LIVE:
+		p = proccache__lookup_pid(pc, s->pid);
+		if (!s->kt) {
+			cr_expect_null(p, "%s step %d: pid %u still live", name,
+				       i, s->pid);
+			break;
+		}
+		cr_assert_not_null(p, "%s step %d: pid %u not live", name, i,
+				   s->pid);
+		cr_expect_eq(proccache_process__ktime(p), s->kt,
+			     "%s step %d: live %u is %llu", name, i, s->pid,
+			     (unsigned long long)proccache_process__ktime(p));
+		break;
+	case GONE: {
+		struct proccache_key k = { .pid = s->pid, .ktime = s->kt };
+
+		p = proccache__lookup(pc, &k);
+		cr_expect_null(p, "%s step %d: %u/%llu still cached", name, i,
+			       s->pid, (unsigned long long)s->kt);
+		cr_expect_eq(errno, ENOENT);
+		break;
+	}
+	case FLAGS:
+	case NOFLAGS:
+		p = get(pc, s->pid, s->kt, name, i);
+		n = (int)(proccache_process__flags(p) & (uint32_t)s->arg);
+		if (s->op == FLAGS)
+			cr_expect_eq((uint32_t)n, (uint32_t)s->arg,
+				     "%s step %d: flags %#x lack %#llx", name, i,
+				     proccache_process__flags(p),
+				     (long long)s->arg);
+		else
+			cr_expect_eq(n, 0, "%s step %d: flags %#x have %#llx",
+				     name, i, proccache_process__flags(p),
+				     (long long)s->arg);
+		break;
+	case EXITCODE:
+		p = get(pc, s->pid, s->kt, name, i);
+		cr_expect_eq(proccache_process__exit_code(p), s->arg, "%s step %d",
+			     name, i);
+		cr_expect_neq(proccache_process__exit_time(p), 0);
+		break;
+	case SIGNAL:
+		p = get(pc, s->pid, s->kt, name, i);
+		cr_expect_eq(proccache_process__exit_signal(p), s->arg,
+			     "%s step %d", name, i);
+		break;
+	case DEPTH: {
+		struct proccache_key k = { .pid = s->pid, .ktime = s->kt };
+
+		n = proccache__ancestors(pc, &k, anc, 128, 0);
+		cr_expect_eq(n, s->arg, "%s step %d: %d ancestors, want %lld",
+			     name, i, n, (long long)s->arg);
+		for (int j = 0; j < n; j++)
+			proccache_process__unref(anc[j]);
+		break;
+	}
+	case SAMEBIN:
+		p = get(pc, s->pid, s->kt, name, i);
+		q = get(pc, s->ppid, s->pkt, name, i);
+		cr_expect_eq(proccache_process__binary(p),
+			     proccache_process__binary(q),
+			     "%s step %d: binary copied, not shared", name, i);
+		proccache_process__unref(q);
+		break;
+	case STAT:
+		st.sz = sizeof(st);
+		cr_assert_eq(proccache__stats(pc, &st), 0);
+		cr_expect_eq(*(uint64_t *)((char *)&st + s->ppid), (uint64_t)s->arg,
+			     "%s step %d: stat at %u is %llu, want %lld", name,
+			     i, s->ppid,
+			     (unsigned long long)*(uint64_t *)((char *)&st +
+							       s->ppid),
+			     (long long)s->arg);
+		break;
+	case EMPTY:
+		n = 0;
+		cr_assert_eq(proccache__iterate(pc, count_entry, &n), 0);
+		cr_expect_eq(n, 0, "%s step %d: %d entries left", name, i, n);
+		st.sz = sizeof(st);
+		proccache__stats(pc, &st);
+		cr_expect_eq(st.entries_live + st.entries_exited, 0,
+			     "%s step %d: stats count %llu live %llu exited",
+			     name, i, (unsigned long long)st.entries_live,
+			     (unsigned long long)st.entries_exited);
+		break;
+	default:
+		cr_assert_fail("bad op %d", s->op);
+	}
+	proccache_process__unref(p);
+}
+
+static void run(const struct scenario *sc)
+{
+	struct proccache *pc = new_cache(sc->max_entries);
+	int last = 0;
+
+	for (int i = 0; sc->steps[i].op != END; i++) {
+		const struct step *s = &sc->steps[i];
+
+		switch (s->op) {
+		case EXEC:
+		case EXEC_PREV:
+		case CLONE:
+		case EXIT:
+		case KILL:
+		case LOST:
+			test_now += 10;
+			last = ingest(pc, s);
+			cr_expect(last >= 0 || s[1].op == RET,
+				  "%s step %d: ingest failed %d", sc->name, i,
+				  last);
+			break;
+		case ADVANCE:
+			test_now += (uint64_t)s->arg;
+			proccache__tick(pc);
+			break;
+		case RET:
+			cr_expect_eq(last, s->arg, "%s step %d: returned %d",
+				     sc->name, i, last);
+			break;
+		default:
+			check(pc, s, sc->name, i);
+		}
+	}
+	proccache__free(pc);
+}
+
+/* Shorthands for the tables. */
+#define E(p, k, pp, pk) { EXEC, p, k, pp, pk, 0 }
+#define EP(p, k, pp, pk, prev) { EXEC_PREV, p, k, pp, pk, prev }
+#define C(p, k, pp, pk) { CLONE, p, k, pp, pk, 0 }
+#define X(p, k, code) { EXIT, p, k, 0, 0, code }
+#define K(p, k, sig) { KILL, p, k, 0, 0, sig }
+#define ADV(ns) { ADVANCE, 0, 0, 0, 0, ns }
+#define R(v) { RET, 0, 0, 0, 0, v }
+#define PAR(p, k, pp, pk) { PARENT, p, k, pp, pk, 0 }
+#define ST(p, k, s) { STATE, p, k, 0, 0, PROCCACHE_STATE_##s }
+#define LV(p, k) { LIVE, p, k, 0, 0, 0 }
+#define GN(p, k) { GONE, p, k, 0, 0, 0 }
+#define FL(p, k, f) { FLAGS, p, k, 0, 0, f }
+#define NF(p, k, f) { NOFLAGS, p, k, 0, 0, f }
+#define DP(p, k, d) { DEPTH, p, k, 0, 0, d }
+#define STAT_EQ(field, v) { STAT, 0, 0, S(field), 0, v }
+#define INIT E(1, 10, 0, 0)
+
+static const struct scenario scenarios[] = {
+	{ "fork_exec_reexec_exit", 0, {
+		INIT, C(100, 20, 1, 10), E(100, 30, 0, 0),
+		PAR(100, 30, 1, 10), ST(100, 20, RETIRED), ST(100, 30, LIVE),
+		FL(100, 30, PROCCACHE_F_EXECVE), NF(100, 30, PROCCACHE_F_CLONE),
+		E(100, 40, 0, 0), PAR(100, 40, 100, 30), ST(100, 30, RETIRED),
+		LV(100, 40), DP(100, 40, 2), X(100, 0, 3), ST(100, 40, EXITED),
+		{ EXITCODE, 100, 40, 0, 0, 3 }, LV(100, 0),
+		STAT_EQ(events_exec, 3), STAT_EQ(events_clone, 1),
+		STAT_EQ(entries_live, 1), STAT_EQ(entries_exited, 3),
+	} },
+	{ "clone_without_exec", 0, {
+		INIT, C(100, 20, 1, 10), ST(100, 20, LIVE),
+		FL(100, 20, PROCCACHE_F_CLONE), NF(100, 20, PROCCACHE_F_EXECVE),
+		PAR(100, 20, 1, 10), { SAMEBIN, 100, 20, 1, 10, 0 },
+		LV(100, 20), K(100, 0, 9), ST(100, 20, EXITED),
+		{ SIGNAL, 100, 20, 0, 0, 9 },
+	} },
+	{ "clone_exec_reclaims_clone_after_grace", 0, {
+		INIT, C(100, 20, 1, 10), E(100, 30, 0, 0), ST(100, 20, RETIRED),
+		ADV(GRACE - 100), ST(100, 20, RETIRED), ADV(200), GN(100, 20),
+		ST(100, 30, LIVE), PAR(100, 30, 1, 10),
+		STAT_EQ(reclaims, 1),
+	} },
+	{ "orphan_parent_exits_first", 0, {
+		INIT, C(100, 20, 1, 10), E(100, 30, 0, 0),
+		C(200, 40, 100, 30), E(200, 50, 0, 0), X(100, 0, 0),
+		ST(100, 30, EXITED), ADV(5 * GRACE), ST(100, 30, EXITED),
+		PAR(200, 50, 100, 30), DP(200, 50, 2),
+		X(200, 0, 0), ADV(GRACE + 1), GN(200, 50), ST(100, 30, EXITED),
+		ADV(GRACE + 1), GN(100, 30), ST(1, 10, LIVE),
+	} },
+	{ "exit_before_children", 0, {
+		INIT, C(100, 20, 1, 10), C(101, 21, 100, 20),
+		C(102, 22, 100, 20), X(100, 0, 0), ADV(3 * GRACE),
+		ST(100, 20, EXITED), PAR(101, 21, 100, 20), DP(102, 22, 2),
+		X(101, 0, 0), ADV(GRACE + 1), GN(101, 21), ST(100, 20, EXITED),
+		X(102, 0, 0), ADV(GRACE + 1), GN(102, 22), ST(100, 20, EXITED),
+		ADV(GRACE + 1), GN(100, 20),
+	} },
+	{ "pid_reuse_new_ktime", 0, {
+		INIT, C(100, 20, 1, 10), E(100, 30, 0, 0),
+		C(100, 90, 1, 10), R(0), ST(100, 30, EXITED),
+		FL(100, 30, PROCCACHE_F_EXIT_INFERRED), LV(100, 90),
+		PAR(100, 90, 1, 10), STAT_EQ(pid_reuse, 1),
+	} },
+	{ "pid_reuse_seen_by_exec_prev", 0, {
+		INIT, C(100, 20, 1, 10), E(100, 30, 0, 0),
+		EP(100, 50, 1, 10, 45),
+		ST(100, 30, EXITED), FL(100, 30, PROCCACHE_F_EXIT_INFERRED),
+		PAR(100, 50, 1, 10), LV(100, 50), STAT_EQ(pid_reuse, 1),
+	} },
+	{ "exec_naming_its_previous_image", 0, {
+		INIT, C(100, 20, 1, 10), EP(100, 30, 0, 0, 20),
+		PAR(100, 30, 1, 10), ST(100, 20, RETIRED),
+		EP(100, 40, 0, 0, 30), PAR(100, 40, 100, 30),
+		STAT_EQ(pid_reuse, 0),
+	} },
+	{ "grace_reclaim", 0, {
+		INIT, C(100, 20, 1, 10), X(100, 20, 0), ST(100, 20, EXITED),
+		ADV(GRACE - 1), ST(100, 20, EXITED), ADV(20), GN(100, 20),
+		STAT_EQ(reclaims, 1), STAT_EQ(entries_exited, 0),
+	} },
+	{ "cap_evicts_exited_oldest_first", 4, {
+		INIT, C(100, 20, 1, 10), C(101, 21, 1, 10), C(102, 22, 1, 10),
+		X(101, 0, 0), X(100, 0, 0),
+		C(103, 23, 1, 10), R(0), GN(101, 21), ST(100, 20, EXITED),
+		C(104, 24, 1, 10), R(0), GN(100, 20), LV(102, 22),
+		C(105, 25, 1, 10), R(-ENOSPC), GN(105, 25),
+		STAT_EQ(evictions_full, 2), STAT_EQ(refused_full, 1),
+		LV(1, 10), LV(102, 22), LV(103, 23), LV(104, 24),
+	} },
+	{ "cap_keeps_exited_ancestors_of_live", 3, {
+		INIT, C(100, 20, 1, 10), C(101, 21, 100, 20), X(100, 0, 0),
+		C(102, 22, 1, 10), R(-ENOSPC), ST(100, 20, EXITED),
+		DP(101, 21, 2), STAT_EQ(refused_full, 1),
+	} },
+	{ "duplicates_are_idempotent", 0, {
+		INIT, E(1, 10, 0, 0), R(1), C(100, 20, 1, 10),
+		C(100, 20, 1, 10), R(1), E(100, 30, 0, 0), E(100, 30, 0, 0),
+		R(1), X(100, 30, 0), X(100, 30, 0), R(1), X(100, 0, 0), R(1),
+		STAT_EQ(duplicates, 4), ADV(GRACE + 1), GN(100, 30),
+		GN(100, 20), X(1, 0, 0), ADV(GRACE + 1), { EMPTY, 0, 0, 0, 0, 0 },
+	} },
+	{ "out_of_order_pairs", 0, {
+		INIT, E(100, 30, 1, 10), C(100, 20, 1, 10), R(1),
+		E(100, 25, 0, 0), R(1), LV(100, 30), GN(100, 20),
+		X(100, 0, 0), X(100, 15, 0), R(1), STAT_EQ(out_of_order, 2),
+		STAT_EQ(exit_unknown, 1),
+		X(1, 0, 0), ADV(GRACE + 1), ADV(GRACE + 1), { EMPTY, 0, 0, 0, 0, 0 },
+	} },
+	{ "exit_naming_the_clone_key_after_exec", 0, {
+		INIT, C(100, 20, 1, 10), E(100, 30, 0, 0), X(100, 20, 7), R(0),
+		ST(100, 30, EXITED), { EXITCODE, 100, 30, 0, 0, 7 },
+	} },
+	{ "unknown_parent_is_flagged", 0, {
+		C(50, 100, 40, 99), FL(50, 100, PROCCACHE_F_PARENT_UNKNOWN),
+		PAR(50, 100, 40, 99), DP(50, 100, 0),
+		E(60, 100, 40, 0), FL(60, 100, PROCCACHE_F_PARENT_UNKNOWN),
+		PAR(60, 100, 0, 0), STAT_EQ(parent_unknown, 2),
+		E(1, 5, 0, 0), NF(1, 5, PROCCACHE_F_PARENT_UNKNOWN),
+	} },
+	{ "exit_of_unknown_process", 0, {
+		X(77, 0, 1), R(1), STAT_EQ(exit_unknown, 1), { EMPTY, 0, 0, 0, 0, 0 },
+	} },
+	{ "lost_is_counted", 0, {
+		{ LOST, 0, 0, 0, 0, 5 }, R(0), STAT_EQ(events_lost, 1),
+		STAT_EQ(lost, 5),
+	} },
+	{ "deep_chain_unwinds_completely", 0, {
+		INIT, C(2, 11, 1, 10), C(3, 12, 2, 11), C(4, 13, 3, 12),
+		C(5, 14, 4, 13), C(6, 15, 5, 14), C(7, 16, 6, 15),
+		C(8, 17, 7, 16), C(9, 18, 8, 17), DP(9, 18, 8),
+		X(1, 0, 0), X(2, 0, 0), X(3, 0, 0), X(4, 0, 0), X(5, 0, 0),
+		X(6, 0, 0), X(7, 0, 0), X(8, 0, 0), DP(9, 18, 8),
+		ADV(10 * GRACE), DP(9, 18, 8), X(9, 0, 0),
+		ADV(GRACE + 1), ADV(GRACE + 1), ADV(GRACE + 1), ADV(GRACE + 1),
+		ADV(GRACE + 1), ADV(GRACE + 1), ADV(GRACE + 1), ADV(GRACE + 1),
+		ADV(GRACE + 1), { EMPTY, 0, 0, 0, 0, 0 },
+	} },
+};
+
+Test(lineage, scenarios)
+{
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		run(&scenarios[i]);
+}
+
+Test(lineage, references_outlive_reclaim)
+{
+	struct proccache *pc = new_cache(0);
+	struct step steps[] = { INIT, C(100, 20, 1, 10), X(100, 0, 4) };
+	struct proccache_process *live, *exited;
+	struct proccache_key k = { .pid = 100, .ktime = 20 };
+
+	ingest(pc, &steps[0]);
+	ingest(pc, &steps[1]);
+	live = proccache__lookup(pc, &k);
+	cr_assert_not_null(live);
+	ingest(pc, &steps[2]);
+	exited = proccache__lookup(pc, &k);
+	cr_assert_not_null(exited);
+	test_now += 10 * GRACE;
+	cr_assert_eq(proccache__tick(pc), 1);
+	cr_assert_null(proccache__lookup(pc, &k));
+	/* The snapshots taken before are intact and unchanged. */
+	cr_expect_eq(proccache_process__state(live), PROCCACHE_STATE_LIVE);
+	cr_expect_eq(proccache_process__exit_code(live), 0);
+	cr_expect_eq(proccache_process__state(exited), PROCCACHE_STATE_EXITED);
+	cr_expect_eq(proccache_process__exit_code(exited), 4);
+	cr_expect_str_eq(proccache_process__binary(exited), "/bin/p1-10");
+	proccache_process__unref(live);
+	proccache_process__unref(exited);
+	proccache__free(pc);
+}
+
+Test(lineage, grace_none_reclaims_at_once)
+{
+	PROCCACHE_OPTS(proccache_opts, opts, .node_name = "n",
+		       .grace_ns = PROCCACHE_GRACE_NONE, .clock = test_clock);
+	struct proccache *pc = proccache__new(&opts);
+	struct step steps[] = { INIT, C(100, 20, 1, 10), X(100, 0, 0) };
+	struct proccache_key k = { .pid = 100, .ktime = 20 };
+
+	cr_assert_not_null(pc);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_eq(ingest(pc, &steps[i]), 0);
+	cr_expect_null(proccache__lookup(pc, &k));
+	proccache__free(pc);
+}
