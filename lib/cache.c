@@ -12,6 +12,7 @@
 #define DEFAULT_GRACE_NS (30ull * 1000000000ull)
 #define HS_MODE (CK_HS_MODE_SPMC | CK_HS_MODE_OBJECT | CK_HS_MODE_DELETE)
 #define HS_INITIAL 1024
+#define ATTRS_SWEEP_MIN 64
 
 #define container_of(ptr, type, member)                                        \
 	((type *)((char *)(ptr) - offsetof(type, member)))
@@ -116,6 +117,26 @@ static bool same_pid(const void *a, const void *b)
 {
 	return ((const struct proccache_key *)a)->pid ==
 	       ((const struct proccache_key *)b)->pid;
+}
+
+/* Interned attributes compare and hash as the bytes after the count; they
+ * are zeroed before filling, padding included. */
+#define ATTRS_OFF offsetof(struct pc_attrs, creds)
+
+static unsigned long hash_attrs(const void *obj, unsigned long seed)
+{
+	const uint64_t *w = (const void *)((const char *)obj + ATTRS_OFF);
+	uint64_t h = seed;
+
+	for (size_t i = 0; i < (sizeof(struct pc_attrs) - ATTRS_OFF) / 8; i++)
+		h = mix64(h ^ w[i]);
+	return h;
+}
+
+static bool same_attrs(const void *a, const void *b)
+{
+	return memcmp((const char *)a + ATTRS_OFF, (const char *)b + ATTRS_OFF,
+		      sizeof(struct pc_attrs) - ATTRS_OFF) == 0;
 }
 
 static void *hs_malloc(size_t n)
@@ -322,6 +343,13 @@ static int cache_init(struct proccache *pc, const struct proccache_opts *opts)
 		ck_hs_destroy(&pc->by_key);
 		return -ENOMEM;
 	}
+	if (!ck_hs_init(&pc->attrs, HS_MODE, hash_attrs, same_attrs,
+			&pc->hs_alloc, 64, seed)) {
+		ck_hs_destroy(&pc->by_pid);
+		ck_hs_destroy(&pc->by_key);
+		return -ENOMEM;
+	}
+	pc->attrs_sweep_at = ATTRS_SWEEP_MIN;
 	ck_epoch_init(&pc->epoch);
 	pc->writer = aligned_alloc(64, (sizeof(*pc->writer) + 63) & ~(size_t)63);
 	if (!pc->writer)
@@ -332,6 +360,7 @@ static int cache_init(struct proccache *pc, const struct proccache_opts *opts)
 	return 0;
 nomem:
 	free(pc->writer);
+	ck_hs_destroy(&pc->attrs);
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
 	return -ENOMEM;
@@ -371,6 +400,10 @@ PROCCACHE_API void proccache__free(struct proccache *pc)
 		proccache_process__unref(atomic_load(&n->cur));
 		free(n);
 	}
+	it = (ck_hs_iterator_t)CK_HS_ITERATOR_INITIALIZER;
+	while (ck_hs_next(&pc->attrs, &it, &obj))
+		free(obj);
+	ck_hs_destroy(&pc->attrs);
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
 	pthread_key_delete(pc->reader_key);
@@ -661,6 +694,65 @@ bool pc_make_room(struct proccache *pc)
 	return true;
 }
 
+struct pc_attrs *pc_attrs_get(struct proccache *pc,
+			      const struct proccache_event *ev)
+{
+	struct pc_attrs probe, *a;
+	unsigned long h;
+
+	memset(&probe, 0, sizeof(probe));
+	probe.creds = ev->creds;
+	probe.caps = ev->caps;
+	probe.ns = ev->ns;
+	probe.cgroup_id = ev->cgroup_id;
+	h = CK_HS_HASH(&pc->attrs, hash_attrs, &probe);
+	a = ck_hs_get(&pc->attrs, h, &probe);
+	if (a) {
+		/* Only the writer raises a count, so one at zero stays valid
+		 * until the writer's own sweep. */
+		atomic_fetch_add_explicit(&a->ref, 1, memory_order_relaxed);
+		return a;
+	}
+	a = malloc(sizeof(*a));
+	if (!a)
+		return NULL;
+	memcpy(a, &probe, sizeof(*a));
+	atomic_init(&a->ref, 1);
+	if (!ck_hs_put(&pc->attrs, h, a)) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* Free the interned attributes nobody refers to any more, once the table
+ * has doubled since the last sweep. */
+static void attrs_sweep(struct proccache *pc)
+{
+	ck_hs_iterator_t it = CK_HS_ITERATOR_INITIALIZER;
+	unsigned long count = ck_hs_count(&pc->attrs), n = 0;
+	struct pc_attrs **dead;
+	void *obj;
+
+	if (count < pc->attrs_sweep_at)
+		return;
+	dead = malloc(count * sizeof(*dead));
+	if (!dead)
+		return;
+	while (ck_hs_next(&pc->attrs, &it, &obj))
+		if (atomic_load_explicit(&((struct pc_attrs *)obj)->ref,
+					 memory_order_acquire) == 0)
+			dead[n++] = obj;
+	for (unsigned long i = 0; i < n; i++) {
+		ck_hs_remove(&pc->attrs,
+			     CK_HS_HASH(&pc->attrs, hash_attrs, dead[i]),
+			     dead[i]);
+		free(dead[i]);
+	}
+	free(dead);
+	pc->attrs_sweep_at = 2 * (count - n) + ATTRS_SWEEP_MIN;
+}
+
 int pc_reclaim_expired(struct proccache *pc)
 {
 	uint64_t now = pc_now(pc);
@@ -676,6 +768,7 @@ int pc_reclaim_expired(struct proccache *pc)
 		count++;
 	}
 	ck_epoch_poll(pc->writer);
+	attrs_sweep(pc);
 	return count;
 }
 

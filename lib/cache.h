@@ -85,6 +85,8 @@ struct proccache_sub;
 struct proccache {
 	ck_hs_t by_key;
 	ck_hs_t by_pid;
+	ck_hs_t attrs; /* interned struct pc_attrs; writer only */
+	unsigned long attrs_sweep_at;
 	struct ck_malloc hs_alloc;
 	ck_epoch_t epoch;
 	ck_epoch_record_t *writer; /* records deferred frees, polls */
@@ -142,6 +144,11 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live);
 void pc_node_release_check(struct proccache *pc, struct pc_node *n);
 bool pc_make_room(struct proccache *pc);
 int pc_reclaim_expired(struct proccache *pc);
+
+/* Interned attributes of an event's image, with a reference; NULL on
+ * ENOMEM. Writer only. */
+struct pc_attrs *pc_attrs_get(struct proccache *pc,
+			      const struct proccache_event *ev);
 
 /* Sensor teardown, implemented by sensor.c; a no-op when pc->sensor is NULL. */
 void pc_sensor_free(struct proccache *pc);

@@ -210,7 +210,7 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	else
 		parent = resolve_parent(pc, &ev->parent, &unknown);
 
-	snap = new_snapshot(pc, ev, pc_image_new(ev));
+	snap = new_snapshot(pc, ev, pc_image_new(ev, pc_attrs_get(pc, ev)));
 	if (!snap)
 		return -ENOMEM;
 	snap->flags = ev->flags & ~(PROCCACHE_F_CLONE | PROCCACHE_F_EXIT_INFERRED);
@@ -265,7 +265,7 @@ static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
 	}
 	parent = resolve_parent(pc, &ev->parent, &unknown);
 	img = parent ? pc_image_ref(pc_node_snapshot(parent)->image)
-		     : pc_image_new(ev);
+		     : pc_image_new(ev, pc_attrs_get(pc, ev));
 	snap = new_snapshot(pc, ev, img);
 	if (!snap)
 		return -ENOMEM;

@@ -21,7 +21,8 @@ static uint32_t put_str(struct pc_image *img, uint32_t off, const char *s)
 	return off + (uint32_t)n;
 }
 
-struct pc_image *pc_image_new(const struct proccache_event *ev)
+struct pc_image *pc_image_new(const struct proccache_event *ev,
+			      struct pc_attrs *attrs)
 {
 	size_t args_len = ev->args ? ev->args_len : 0;
 	size_t total = str_size(ev->binary) + args_len + 1 + str_size(ev->cwd) +
@@ -29,20 +30,17 @@ struct pc_image *pc_image_new(const struct proccache_event *ev)
 	struct pc_image *img;
 	uint32_t off;
 
-	if (total > UINT32_MAX) {
-		errno = E2BIG;
+	if (!attrs)
+		return NULL;
+	img = total <= UINT32_MAX ? malloc(sizeof(*img) + total) : NULL;
+	if (!img) {
+		pc_attrs_unref(attrs);
 		return NULL;
 	}
-	img = malloc(sizeof(*img) + total);
-	if (!img)
-		return NULL;
 	atomic_init(&img->ref, 1);
 	img->binary_nlink = ev->binary_nlink;
 	img->binary_inode = ev->binary_inode;
-	img->cgroup_id = ev->cgroup_id;
-	img->caps = ev->caps;
-	img->creds = ev->creds;
-	img->ns = ev->ns;
+	img->attrs = attrs;
 
 	off = put_str(img, 0, ev->binary);
 	img->args_off = off;
@@ -58,6 +56,13 @@ struct pc_image *pc_image_new(const struct proccache_event *ev)
 	return img;
 }
 
+void pc_attrs_unref(struct pc_attrs *a)
+{
+	/* Never freed here: the writer's sweep frees what nobody holds. */
+	if (a)
+		atomic_fetch_sub_explicit(&a->ref, 1, memory_order_release);
+}
+
 struct pc_image *pc_image_ref(struct pc_image *img)
 {
 	atomic_fetch_add_explicit(&img->ref, 1, memory_order_relaxed);
@@ -67,8 +72,10 @@ struct pc_image *pc_image_ref(struct pc_image *img)
 void pc_image_unref(struct pc_image *img)
 {
 	if (img && atomic_fetch_sub_explicit(&img->ref, 1,
-					     memory_order_acq_rel) == 1)
+					     memory_order_acq_rel) == 1) {
+		pc_attrs_unref(img->attrs);
 		free(img);
+	}
 }
 
 struct proccache_process *pc_process_new(struct pc_image *img)
@@ -193,7 +200,7 @@ proccache_process__cwd(const struct proccache_process *p)
 PROCCACHE_API uint32_t proccache_process__cred(const struct proccache_process *p,
 					       enum proccache_cred which)
 {
-	const struct proccache_creds *c = &p->image->creds;
+	const struct proccache_creds *c = &p->image->attrs->creds;
 
 	switch (which) {
 	case PROCCACHE_CRED_UID: return c->uid;
@@ -212,7 +219,7 @@ PROCCACHE_API uint32_t proccache_process__cred(const struct proccache_process *p
 PROCCACHE_API uint64_t proccache_process__caps(const struct proccache_process *p,
 					       enum proccache_cap_set which)
 {
-	const struct proccache_caps *c = &p->image->caps;
+	const struct proccache_caps *c = &p->image->attrs->caps;
 
 	switch (which) {
 	case PROCCACHE_CAP_PERMITTED: return c->permitted;
@@ -225,7 +232,7 @@ PROCCACHE_API uint64_t proccache_process__caps(const struct proccache_process *p
 PROCCACHE_API uint32_t proccache_process__ns(const struct proccache_process *p,
 					     enum proccache_ns_type which)
 {
-	const struct proccache_ns *ns = &p->image->ns;
+	const struct proccache_ns *ns = &p->image->attrs->ns;
 
 	switch (which) {
 	case PROCCACHE_NS_UTS: return ns->uts;
@@ -245,7 +252,7 @@ PROCCACHE_API uint32_t proccache_process__ns(const struct proccache_process *p,
 PROCCACHE_API uint64_t
 proccache_process__cgroup_id(const struct proccache_process *p)
 {
-	return p->image->cgroup_id;
+	return p->image->attrs->cgroup_id;
 }
 
 PROCCACHE_API const char *

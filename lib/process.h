@@ -15,14 +15,26 @@
 
 #include "proccache/proccache.h"
 
+/*
+ * Credentials, capabilities, namespaces and cgroup: the same few sets are
+ * shared by most processes of a host, so they are interned by the writer
+ * (pc_attrs_get) and referenced. Only the writer takes references or frees
+ * them (a sweep of unreferenced ones); any thread may drop a reference.
+ */
+struct pc_attrs {
+	atomic_uint ref;
+	uint32_t pad;
+	struct proccache_creds creds;
+	struct proccache_caps caps;
+	struct proccache_ns ns;
+	uint64_t cgroup_id;
+};
+
 struct pc_image {
 	atomic_uint ref;
 	uint32_t binary_nlink;
 	uint64_t binary_inode;
-	uint64_t cgroup_id;
-	struct proccache_caps caps;
-	struct proccache_creds creds;
-	struct proccache_ns ns;
+	struct pc_attrs *attrs;
 	/* strings, NUL terminated, in strs[]: binary at 0 */
 	uint32_t args_off, args_len, cwd_off, cid_off;
 	char strs[];
@@ -50,8 +62,11 @@ struct proccache_process {
 	 PROCCACHE_F_SETUID | PROCCACHE_F_SETGID | PROCCACHE_F_CWD_ERROR |     \
 	 PROCCACHE_F_CWD_TRUNCATED | PROCCACHE_F_BINARY_TRUNCATED)
 
-/* A new image from an event's payload (copied); NULL on ENOMEM. */
-struct pc_image *pc_image_new(const struct proccache_event *ev);
+/* A new image from an event's payload (strings copied), taking over the
+ * caller's reference on @attrs; NULL on ENOMEM (the reference is dropped). */
+struct pc_image *pc_image_new(const struct proccache_event *ev,
+			      struct pc_attrs *attrs);
+void pc_attrs_unref(struct pc_attrs *a);
 struct pc_image *pc_image_ref(struct pc_image *img);
 void pc_image_unref(struct pc_image *img);
 

@@ -571,3 +571,66 @@ Test(log, messages_go_to_the_host_callback_only)
 	cr_expect_null(proccache__new(&big.o));
 	cr_expect_eq(seen.calls, 1);
 }
+
+/* ---------------------------------------------------------------------- */
+
+#include <malloc.h>
+
+static uint64_t churn_now;
+
+static uint64_t churn_clock(void *userdata)
+{
+	(void)userdata;
+	return churn_now;
+}
+
+/* fork + exec + exit cycles, the uid varying so interned credentials come
+ * and go too; returns the heap in use afterwards. */
+static size_t churn(struct proccache *pc, uint32_t *next_pid, int cycles)
+{
+	for (int i = 0; i < cycles; i++) {
+		uint32_t pid = (*next_pid)++ % 30000 + 2;
+		uint64_t kt = ++churn_now;
+		PROCCACHE_OPTS(proccache_event, c, .type = PROCCACHE_EVENT_CLONE,
+			       .pid = pid, .ktime = kt, .parent = { .pid = 1 });
+		PROCCACHE_OPTS(proccache_event, e, .type = PROCCACHE_EVENT_EXEC,
+			       .pid = pid, .ktime = ++churn_now,
+			       .binary = "/usr/bin/true", .args = "true",
+			       .args_len = 5,
+			       .creds = { .uid = (uint32_t)i % 5000 });
+		PROCCACHE_OPTS(proccache_event, x, .type = PROCCACHE_EVENT_EXIT,
+			       .pid = pid);
+
+		cr_assert_eq(proccache__ingest(pc, &c), 0);
+		cr_assert_eq(proccache__ingest(pc, &e), 0);
+		churn_now += 10;
+		cr_assert_eq(proccache__ingest(pc, &x), 0);
+	}
+	proccache__tick(pc);
+	return mallinfo2().uordblks;
+}
+
+Test(cache, memory_plateaus_under_churn)
+{
+	PROCCACHE_OPTS(proccache_opts, opts, .node_name = "n",
+		       .max_entries = 4096, .grace_ns = 1000,
+		       .clock = churn_clock);
+	struct proccache *pc = proccache__new(&opts);
+	struct proccache_stats st = { .sz = sizeof(st) };
+	uint32_t next = 0;
+	size_t warm, later;
+
+	cr_assert_not_null(pc);
+	cr_assert_eq(exec_ev(pc, 1, 1, 0, "/sbin/init"), 0);
+	warm = churn(pc, &next, 50000);
+	later = churn(pc, &next, 150000);
+	cr_log_info("heap after warm-up %zu, after 3x more churn %zu", warm, later);
+	cr_expect_leq(later, warm + warm / 10,
+		      "heap grew from %zu to %zu bytes under steady churn", warm,
+		      later);
+	cr_assert_eq(proccache__stats(pc, &st), 0);
+	cr_expect_leq(st.entries_live + st.entries_exited, 4096);
+	cr_expect_eq(st.entries_live, 1);
+	cr_expect_gt(st.reclaims, 390000);
+	proccache__free(pc);
+}
