@@ -76,7 +76,7 @@ struct pc_counters {
 	_Atomic uint64_t entries_live, entries_exited, inserts, reclaims,
 		evictions_full, refused_full, events_exec, events_clone,
 		events_exit, events_lost, lost, parent_unknown, exit_unknown,
-		duplicates, out_of_order, invalid, pid_reuse;
+		duplicates, out_of_order, invalid, pid_reuse, events_creds;
 };
 
 struct pc_sensor;

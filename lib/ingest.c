@@ -339,6 +339,50 @@ static int ingest_exit(struct proccache *pc, const struct proccache_event *ev)
 			   n->parent ? pc_node_snapshot(n->parent) : NULL);
 }
 
+/*
+ * A live process changed credentials (setuid(2) and friends, seen by the
+ * netlink sensor): its snapshot is replaced by one whose image differs only
+ * in the creds. Caps, namespaces and cgroup stay as they were.
+ */
+static int ingest_creds(struct proccache *pc, const struct proccache_event *ev)
+{
+	struct proccache_key key = { .pid = ev->pid, .ktime = ev->ktime };
+	struct pc_node *n = ev->ktime ? pc_find_key(pc, &key)
+				      : pc_find_pid(pc, ev->pid);
+	struct proccache_process *old, *snap;
+	struct proccache_event merged;
+	struct pc_image *img;
+
+	pc_stat_inc(pc, events_creds);
+	if (!n || !n->live) {
+		pc_stat_inc(pc, exit_unknown);
+		return 1;
+	}
+	old = pc_node_snapshot(n);
+	if (!memcmp(&old->image->attrs->creds, &ev->creds, sizeof(ev->creds))) {
+		pc_stat_inc(pc, duplicates);
+		return 1;
+	}
+	memset(&merged, 0, sizeof(merged));
+	merged.creds = ev->creds;
+	merged.caps = old->image->attrs->caps;
+	merged.ns = old->image->attrs->ns;
+	merged.cgroup_id = old->image->attrs->cgroup_id;
+	img = pc_image_with_attrs(old->image, pc_attrs_get(pc, &merged));
+	if (!img)
+		return -ENOMEM;
+	snap = pc_process_dup(old);
+	if (!snap) {
+		pc_image_unref(img);
+		return -ENOMEM;
+	}
+	pc_image_unref(snap->image);
+	snap->image = img;
+	pc_node_publish(pc, n, snap);
+	return pc_dispatch(pc, ev, snap,
+			   n->parent ? pc_node_snapshot(n->parent) : NULL);
+}
+
 static int ingest_lost(struct proccache *pc, const struct proccache_event *ev)
 {
 	pc_stat_inc(pc, events_lost);
@@ -352,11 +396,13 @@ static bool event_valid(const struct proccache_event *ev)
 		return true;
 	if (ev->type != PROCCACHE_EVENT_EXEC &&
 	    ev->type != PROCCACHE_EVENT_CLONE &&
-	    ev->type != PROCCACHE_EVENT_EXIT)
+	    ev->type != PROCCACHE_EVENT_EXIT &&
+	    ev->type != PROCCACHE_EVENT_CREDS)
 		return false;
 	if (ev->pid == 0 || ev->prev.pad || ev->parent.pad)
 		return false;
-	if (ev->type != PROCCACHE_EVENT_EXIT && ev->ktime == 0)
+	if ((ev->type == PROCCACHE_EVENT_EXEC ||
+	     ev->type == PROCCACHE_EVENT_CLONE) && ev->ktime == 0)
 		return false;
 	if (ev->args_len && !ev->args)
 		return false;
@@ -392,6 +438,9 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		break;
 	case PROCCACHE_EVENT_EXIT:
 		ret = ingest_exit(pc, &ev);
+		break;
+	case PROCCACHE_EVENT_CREDS:
+		ret = ingest_creds(pc, &ev);
 		break;
 	default:
 		ret = ingest_lost(pc, &ev);

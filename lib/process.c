@@ -63,6 +63,25 @@ void pc_attrs_unref(struct pc_attrs *a)
 		atomic_fetch_sub_explicit(&a->ref, 1, memory_order_release);
 }
 
+struct pc_image *pc_image_with_attrs(const struct pc_image *img,
+				     struct pc_attrs *attrs)
+{
+	size_t total = img->cid_off + strlen(img->strs + img->cid_off) + 1;
+	struct pc_image *copy;
+
+	if (!attrs)
+		return NULL;
+	copy = malloc(sizeof(*copy) + total);
+	if (!copy) {
+		pc_attrs_unref(attrs);
+		return NULL;
+	}
+	memcpy(copy, img, sizeof(*copy) + total);
+	atomic_init(&copy->ref, 1);
+	copy->attrs = attrs;
+	return copy;
+}
+
 struct pc_image *pc_image_ref(struct pc_image *img)
 {
 	atomic_fetch_add_explicit(&img->ref, 1, memory_order_relaxed);

@@ -67,6 +67,10 @@ struct proccache_process {
 struct pc_image *pc_image_new(const struct proccache_event *ev,
 			      struct pc_attrs *attrs);
 void pc_attrs_unref(struct pc_attrs *a);
+/* A copy of @img (strings included) with @attrs instead of its own, taking
+ * over the caller's reference on @attrs; NULL on ENOMEM (reference dropped). */
+struct pc_image *pc_image_with_attrs(const struct pc_image *img,
+				     struct pc_attrs *attrs);
 struct pc_image *pc_image_ref(struct pc_image *img);
 void pc_image_unref(struct pc_image *img);
 

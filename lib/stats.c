@@ -32,6 +32,7 @@ static void collect(struct proccache *pc, struct proccache_stats *s)
 	GET(out_of_order);
 	GET(invalid);
 	GET(pid_reuse);
+	GET(events_creds);
 #undef GET
 	pc_reader_totals(pc, &s->lookups, &s->lookup_misses);
 }
@@ -86,10 +87,12 @@ static const struct metric metrics[] = {
 	  offsetof(struct proccache_stats, events_exit) },
 	{ "events", "counter", NULL, "type=\"lost\"",
 	  offsetof(struct proccache_stats, events_lost) },
+	{ "events", "counter", NULL, "type=\"creds\"",
+	  offsetof(struct proccache_stats, events_creds) },
 	M(lost, "counter", NULL, "Events the sensors reported lost."),
 	M(parent_unknown, "counter", NULL,
 	  "Entries whose parent was not cached."),
-	M(exit_unknown, "counter", NULL, "Exits of processes not cached."),
+	M(exit_unknown, "counter", NULL, "Exits and cred changes of processes not cached."),
 	M(duplicates, "counter", NULL, "Events ignored as duplicates."),
 	M(out_of_order, "counter", NULL,
 	  "Events ignored as older than what the cache holds."),

@@ -13,7 +13,7 @@
 
 #define EVENT_MASK                                                             \
 	(PROCCACHE_EVENT_EXEC | PROCCACHE_EVENT_CLONE | PROCCACHE_EVENT_EXIT | \
-	 PROCCACHE_EVENT_LOST)
+	 PROCCACHE_EVENT_LOST | PROCCACHE_EVENT_CREDS)
 
 struct proccache_sub {
 	struct proccache *pc;

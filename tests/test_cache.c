@@ -634,3 +634,50 @@ Test(cache, memory_plateaus_under_churn)
 	cr_expect_gt(st.reclaims, 390000);
 	proccache__free(pc);
 }
+
+Test(cache, creds_change_publishes_a_new_snapshot)
+{
+	struct proccache *pc = cache();
+	struct proccache_process *before, *after, *child;
+	struct seen s = { 0 };
+	struct proccache_stats st = { .sz = sizeof(st) };
+	PROCCACHE_OPTS(proccache_event, ev, .type = PROCCACHE_EVENT_CREDS,
+		       .pid = 2, .creds = { .uid = 1000, .euid = 1000,
+					    .suid = 1000, .fsuid = 1000 });
+	PROCCACHE_OPTS(proccache_event, clone, .type = PROCCACHE_EVENT_CLONE,
+		       .pid = 3, .ktime = 5000, .parent = { .pid = 2 });
+
+	chain(pc, 2);
+	sub(pc, PROCCACHE_EVENT_CREDS, &s);
+	before = proccache__lookup_pid(pc, 2);
+	cr_assert_eq(proccache__ingest(pc, &ev), 0);
+	cr_expect_eq(s.calls, 1);
+	cr_expect_eq(s.last_parent_pid, 1);
+	after = proccache__lookup_pid(pc, 2);
+	cr_assert_not_null(after);
+	cr_expect_neq(before, after);
+	cr_expect_eq(proccache_process__cred(before, PROCCACHE_CRED_UID), 1,
+		     "a held snapshot changed");
+	cr_expect_eq(proccache_process__cred(after, PROCCACHE_CRED_UID), 1000);
+	cr_expect_eq(proccache_process__cred(after, PROCCACHE_CRED_EUID), 1000);
+	cr_expect_eq(proccache_process__caps(after, PROCCACHE_CAP_EFFECTIVE), 2,
+		     "caps must stay");
+	cr_expect_str_eq(proccache_process__binary(after), "/bin/x");
+	cr_expect_eq(proccache_process__ktime(after), 1002, "same entry");
+	/* A clone after the change copies the new creds. */
+	cr_assert_eq(proccache__ingest(pc, &clone), 0);
+	child = proccache__lookup_pid(pc, 3);
+	cr_expect_eq(proccache_process__cred(child, PROCCACHE_CRED_UID), 1000);
+	/* The same creds again, and creds of an unknown pid, are ignored. */
+	cr_expect_eq(proccache__ingest(pc, &ev), 1);
+	ev.pid = 99;
+	cr_expect_eq(proccache__ingest(pc, &ev), 1);
+	cr_assert_eq(proccache__stats(pc, &st), 0);
+	cr_expect_eq(st.events_creds, 3);
+	cr_expect_eq(st.duplicates, 1);
+	cr_expect_eq(st.exit_unknown, 1);
+	proccache_process__unref(before);
+	proccache_process__unref(after);
+	proccache_process__unref(child);
+	proccache__free(pc);
+}

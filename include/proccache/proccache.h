@@ -424,6 +424,7 @@ enum proccache_event_type {
 	PROCCACHE_EVENT_CLONE = 1u << 1,
 	PROCCACHE_EVENT_EXIT = 1u << 2,
 	PROCCACHE_EVENT_LOST = 1u << 3, /**< a sensor lost events */
+	PROCCACHE_EVENT_CREDS = 1u << 4, /**< a live process changed its creds */
 };
 
 /**
@@ -436,8 +437,8 @@ struct proccache_event {
 	uint32_t pid;  /**< thread-group id */
 	uint32_t tid;  /**< exec: the thread that exec'd; clone: the new task */
 	uint32_t nspid;
-	/** exec: exec time; clone: the child's start time; exit: the exiting
-	 *  entry's key ktime, or 0 for "the live entry of pid". */
+	/** exec: exec time; clone: the child's start time; exit and creds:
+	 *  the entry's key ktime, or 0 for "the live entry of pid". */
 	uint64_t ktime;
 	/** clone: the forking process's key; exec without a cached image
 	 *  (e.g. a /proc scan): the parent's key. ktime 0 = the live entry
@@ -561,11 +562,12 @@ struct proccache_stats {
 	uint64_t events_lost;     /**< LOST notices */
 	uint64_t lost;            /**< sum of the events sensors lost */
 	uint64_t parent_unknown;
-	uint64_t exit_unknown;    /**< exits of processes not cached */
+	uint64_t exit_unknown;    /**< exits (and cred changes) of processes not cached */
 	uint64_t duplicates;
 	uint64_t out_of_order;
 	uint64_t invalid;
 	uint64_t pid_reuse;       /**< live entry replaced by a new one, exit unseen */
+	uint64_t events_creds;
 	size_t : 0;
 };
 
