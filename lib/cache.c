@@ -619,6 +619,18 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 		pc_stat_dec(pc, entries_live);
 		pc_stat_inc(pc, entries_exited);
 	}
+	if (prev && prev != n) {
+		/* Ingest ends a pid's live entry before it makes another live;
+		 * should that ever be missed, the displaced node must not go
+		 * on believing it is indexed. */
+		struct pc_node *displaced = prev;
+
+		pc_warn("cache: pid %u had two live entries", n->key.pid);
+		displaced->live = false;
+		pc_stat_dec(pc, entries_live);
+		pc_stat_inc(pc, entries_exited);
+		pc_node_release_check(pc, displaced);
+	}
 }
 
 static void enqueue(struct proccache *pc, struct pc_node *n)
