@@ -25,10 +25,29 @@ static bool is_clone_entry(struct pc_node *n)
 	return pc_node_snapshot(n)->flags & PROCCACHE_F_CLONE;
 }
 
+/* /proc reports start times in USER_HZ ticks, always 100 per second. */
+#define PROC_TICK_NS 10000000ull
+
+/* The live entry of @pid, if it is the process that started at @start (a
+ * time from /proc, so equal to the tick). */
+static struct pc_node *live_started_at(struct proccache *pc, uint32_t pid,
+				       uint64_t start)
+{
+	struct pc_node *n = pc_find_pid(pc, pid);
+
+	if (n && pc_node_snapshot(n)->start_time / PROC_TICK_NS ==
+			 start / PROC_TICK_NS)
+		return n;
+	return NULL;
+}
+
 /*
  * The parent named by a sensor. pid 0 means "none" (pid 1, kthreadd); a key
- * with ktime 0 means "the live process holding that pid"; a full key must be
- * cached as such, a pid that may have been reused is not guessed at.
+ * with ktime 0 means "the live process holding that pid". A full key is
+ * looked up as such; a sensor reading /proc names a parent by its start time,
+ * which is the key only if the parent has not exec'd since, so the live
+ * process with that pid and start time is the parent too. A pid that may
+ * have been reused is not guessed at.
  */
 static struct pc_node *resolve_parent(struct proccache *pc,
 				      const struct proccache_key *k,
@@ -39,7 +58,10 @@ static struct pc_node *resolve_parent(struct proccache *pc,
 	*ret_unknown = false;
 	if (k->pid == 0)
 		return NULL;
-	n = k->ktime ? pc_find_key(pc, k) : pc_find_pid(pc, k->pid);
+	if (!k->ktime)
+		n = pc_find_pid(pc, k->pid);
+	else if (!(n = pc_find_key(pc, k)))
+		n = live_started_at(pc, k->pid, k->ktime);
 	if (!n) {
 		*ret_unknown = true;
 		pc_stat_inc(pc, parent_unknown);

@@ -406,6 +406,16 @@ static const struct scenario scenarios[] = {
 		PAR(60, 100, 0, 0), STAT_EQ(parent_unknown, 2),
 		E(1, 5, 0, 0), NF(1, 5, PROCCACHE_F_PARENT_UNKNOWN),
 	} },
+	{ "parent_named_by_start_time_after_it_exec_d", 0, {
+		/* 100 started at 20000005 (clone key), exec'd at 30000000;
+		 * a /proc reader names it by its start tick, 20000000. */
+		INIT, C(100, 20000005, 1, 10), E(100, 30000000, 0, 0),
+		C(200, 40000000, 100, 20000000), PAR(200, 40000000, 100, 30000000),
+		NF(200, 40000000, PROCCACHE_F_PARENT_UNKNOWN),
+		/* another tick is another process: not guessed */
+		C(201, 40000001, 100, 10000000),
+		FL(201, 40000001, PROCCACHE_F_PARENT_UNKNOWN),
+	} },
 	{ "exit_of_unknown_process", 0, {
 		X(77, 0, 1), R(1), STAT_EQ(exit_unknown, 1), { EMPTY, 0, 0, 0, 0, 0 },
 	} },
