@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The one /proc reader: turns /proc/<pid> into an EXEC event flagged
+ * PROCCACHE_F_PROCFS, and scans every process parents-first. Used by the
+ * sensors' start-up scan and by reconciliation. Race rules: docs/procfs.md.
+ *
+ * Thread-safe: no shared state; each call works on its own buffers.
+ */
+#ifndef PROCCACHE_PROCFS_H
+#define PROCCACHE_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proccache/proccache.h"
+
+/* args_max used when a caller passes 0, as in proccache_sensor_opts. */
+#define PC_PROCFS_ARGS_DEFAULT (32u * 1024)
+
+/* Extra reads of a process seen re-exec'ing mid-read before giving up with
+ * -EAGAIN. */
+#define PC_PROCFS_READ_RETRIES 3
+
+/* A process read from /proc, ready to ingest as an EXEC event with
+ * PROCCACHE_F_PROCFS. */
+struct pc_proc_info {
+	/* type EXEC, sz set; flags include PROCFS, EXECVE unless the process
+	 * never exec'd (PF_FORKNOEXEC); binary/args/cwd/container_id point at
+	 * the owned strings below */
+	struct proccache_event ev;
+	/* also in ev.parent.pid; ev.parent.ktime is the parent's start time
+	 * in ns when it could be read and is plausible, else 0 */
+	uint32_t ppid;
+	/* owned, never NULL after a successful read ("" when unknown); a
+	 * consumer may steal one by setting it to NULL */
+	char *binary, *args, *cwd, *container_id;
+	size_t args_len;
+	/* comm from stat, for logs and diagnostics */
+	char comm[64];
+};
+
+/*
+ * Read /proc/<pid> under @prefix (NULL = "/proc"); @args_max caps the
+ * captured args (0 = PC_PROCFS_ARGS_DEFAULT).
+ * Returns 0 and fills @ret; -ENOENT if the process is gone (or its pid was
+ * reused while reading); -ESRCH if @pid is a thread, not a thread-group
+ * leader; -EAGAIN if it kept re-exec'ing; other -errno. @ret is untouched
+ * on failure. Fields that vanish mid-read are left empty and the event is
+ * flagged PROCCACHE_F_VANISHED.
+ */
+int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
+		   struct pc_proc_info *ret);
+
+/* Free the owned strings and zero @info. NULL is a no-op. */
+void pc_proc_info_release(struct pc_proc_info *info);
+
+/*
+ * Scan callback. @info is valid for the call only and released after it
+ * returns (steal strings by setting them to NULL). A negative return stops
+ * the scan and is returned by pc_procfs_scan().
+ */
+typedef int (*pc_procfs_scan_fn)(struct pc_proc_info *info, void *userdata);
+
+/*
+ * Call @fn for every process (thread-group leaders only) under @prefix,
+ * parents before children: ordered by start time, then pid, with a parent
+ * moved before its child when both started in the same clock tick; a pid
+ * reused during the scan comes last (docs/procfs.md). Processes that
+ * vanish meanwhile are skipped.
+ * Returns the number of processes passed to @fn, @fn's negative return,
+ * -ENOMEM, or -errno if @prefix cannot be listed.
+ */
+int pc_procfs_scan(const char *prefix, size_t args_max, pc_procfs_scan_fn fn,
+		   void *userdata);
+
+/*
+ * Start time of @pid in ns of CLOCK_BOOTTIME, from stat field 22 (clock
+ * ticks since boot). 0 and *@ret_ns set; -ENOENT if gone; other -errno.
+ */
+int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns);
+
+/*
+ * Container id from a cgroup path: the deepest path component that is 64
+ * lower-case hex digits, or the longest run of >= 12 of them in a
+ * docker-, cri-containerd-, crio- or libpod- scope name
+ * (conmon scopes excluded). Writes it NUL terminated ("" if none).
+ * Returns its length; -EINVAL on bad arguments; -ENOSPC if @len is too
+ * small for it.
+ */
+int pc_container_id_from_cgroup(const char *cgroup_path, char *buf, size_t len);
+
+#endif
