@@ -103,6 +103,7 @@ static bool same_key(const void *a, const void *b)
 {
 	const struct proccache_key *x = a, *y = b;
 
+	pc_tsan_acquire(a); /* a stored node, read inside ck_hs_get() */
 	return x->pid == y->pid && x->ktime == y->ktime;
 }
 
@@ -115,6 +116,7 @@ static unsigned long hash_pid(const void *obj, unsigned long seed)
 
 static bool same_pid(const void *a, const void *b)
 {
+	pc_tsan_acquire(a);
 	return ((const struct proccache_key *)a)->pid ==
 	       ((const struct proccache_key *)b)->pid;
 }
@@ -153,6 +155,35 @@ static void hs_free(void *p, size_t n, bool defer)
 		free(p);
 }
 
+/*
+ * ck_hs leaves a tombstone for every removal and only ever lengthens its
+ * probe bounds, so a set under churn gets slower for readers and writer
+ * alike. Rebuild one once it has had as many removals as the most entries
+ * it held since the last rebuild: the O(capacity) rebuild is then O(1) per
+ * removal. ck_hs_rebuild() is safe with concurrent readers.
+ */
+#define REBUILD_MIN 256
+
+static void hs_remove(struct proccache *pc, ck_hs_t *hs, unsigned long hash,
+		      const void *key, unsigned long *removed,
+		      unsigned long *peak)
+{
+	unsigned long count = ck_hs_count(hs);
+
+	if (count > *peak)
+		*peak = count;
+	hs_writer = pc;
+	ck_hs_remove(hs, hash, key);
+	if (++*removed > (*peak > REBUILD_MIN ? *peak : REBUILD_MIN)) {
+		/* On ENOMEM the set just stays slower until the next try. */
+		if (ck_hs_rebuild(hs)) {
+			*removed = 0;
+			*peak = count;
+		}
+	}
+	hs_writer = NULL;
+}
+
 static unsigned long key_hash_of(ck_hs_t *hs, const struct proccache_key *k)
 {
 	return CK_HS_HASH(hs, hash_key, k);
@@ -172,6 +203,7 @@ static void reader_thread_exit(void *arg)
 	struct pc_reader *r = arg;
 
 	/* Free for the next thread: ck_epoch_recycle() hands it out. */
+	pc_tsan_release(r);
 	ck_epoch_unregister(&r->rec);
 }
 
@@ -182,6 +214,7 @@ static struct pc_reader *reader_new(struct proccache *pc)
 
 	if (rec) {
 		r = container_of(rec, struct pc_reader, rec);
+		pc_tsan_acquire(r);
 	} else {
 		size_t sz = (sizeof(*r) + 63) & ~(size_t)63;
 
@@ -603,14 +636,15 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 
 	if (n->live == live)
 		return;
-	hs_writer = pc;
-	if (live)
+	if (live) {
+		hs_writer = pc;
 		ck_hs_set(&pc->by_pid, pid_hash_of(&pc->by_pid, &n->key), n,
 			  &prev);
-	else
-		ck_hs_remove(&pc->by_pid, pid_hash_of(&pc->by_pid, &n->key),
-			     &n->key);
-	hs_writer = NULL;
+		hs_writer = NULL;
+	} else {
+		hs_remove(pc, &pc->by_pid, pid_hash_of(&pc->by_pid, &n->key),
+			  &n->key, &pc->pid_removed, &pc->pid_peak);
+	}
 	n->live = live;
 	if (live) {
 		pc_stat_inc(pc, entries_live);
@@ -635,7 +669,7 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 
 static void enqueue(struct proccache *pc, struct pc_node *n)
 {
-	uint64_t now = pc_now(pc);
+	uint64_t now = pc->now;
 
 	n->deadline = pc->grace_ns == PROCCACHE_GRACE_NONE ||
 				      now > UINT64_MAX - pc->grace_ns
@@ -671,9 +705,8 @@ static void reclaim(struct proccache *pc, struct pc_node *n)
 {
 	struct pc_node *parent = n->parent;
 
-	hs_writer = pc;
-	ck_hs_remove(&pc->by_key, key_hash_of(&pc->by_key, &n->key), &n->key);
-	hs_writer = NULL;
+	hs_remove(pc, &pc->by_key, key_hash_of(&pc->by_key, &n->key), &n->key,
+		  &pc->key_removed, &pc->key_peak);
 	pc->nodes--;
 	pc_stat_dec(pc, entries_exited);
 	ck_epoch_call(pc->writer, &n->epoch_entry, node_free);
@@ -713,6 +746,7 @@ struct pc_attrs *pc_attrs_get(struct proccache *pc,
 	unsigned long h;
 
 	memset(&probe, 0, sizeof(probe));
+	probe.node_name = pc->node_name;
 	probe.creds = ev->creds;
 	probe.caps = ev->caps;
 	probe.ns = ev->ns;
@@ -767,7 +801,7 @@ static void attrs_sweep(struct proccache *pc)
 
 int pc_reclaim_expired(struct proccache *pc)
 {
-	uint64_t now = pc_now(pc);
+	uint64_t now = pc->now;
 	int count = 0;
 
 	while (pc->qhead && pc->qhead->deadline <= now) {
@@ -779,16 +813,25 @@ int pc_reclaim_expired(struct proccache *pc)
 		pc_stat_inc(pc, reclaims);
 		count++;
 	}
+	return count;
+}
+
+void pc_housekeeping(struct proccache *pc)
+{
 	ck_epoch_poll(pc->writer);
 	attrs_sweep(pc);
-	return count;
 }
 
 PROCCACHE_API int proccache__tick(struct proccache *pc)
 {
+	int count;
+
 	if (!pc)
 		return -EINVAL;
-	return pc_reclaim_expired(pc);
+	pc->now = pc_now(pc);
+	count = pc_reclaim_expired(pc);
+	pc_housekeeping(pc);
+	return count;
 }
 
 /* TEMPORARY until lib/sensor.c lands: lets the core link on its own. */

@@ -101,6 +101,9 @@ struct proccache {
 
 	uint32_t nodes; /* writer's count of cached nodes */
 	unsigned int since_poll; /* events since the last epoch poll */
+	uint64_t now; /* the clock, read once per writer call */
+	/* removals since the last rebuild, and the most entries since */
+	unsigned long key_removed, key_peak, pid_removed, pid_peak;
 	struct pc_node *qhead, *qtail; /* reclaim queue, oldest first */
 
 	struct proccache_sub *subs; /* subscribe.c */
@@ -143,7 +146,10 @@ void pc_node_publish(struct proccache *pc, struct pc_node *n,
 void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live);
 void pc_node_release_check(struct proccache *pc, struct pc_node *n);
 bool pc_make_room(struct proccache *pc);
+/* Reclaim the entries whose grace ended by pc->now. */
 int pc_reclaim_expired(struct proccache *pc);
+/* Advance the epoch (running deferred frees) and sweep unused attrs. */
+void pc_housekeeping(struct proccache *pc);
 
 /* Interned attributes of an event's image, with a reference; NULL on
  * ENOMEM. Writer only. */

@@ -109,7 +109,7 @@ static int infer_exit(struct proccache *pc, struct pc_node *n)
 		return -ENOMEM;
 	snap->state = PROCCACHE_STATE_EXITED;
 	snap->flags |= PROCCACHE_F_EXIT_INFERRED;
-	snap->exit_time = pc_now(pc);
+	snap->exit_time = pc->now;
 	pc_node_publish(pc, n, snap);
 	pc_node_set_live(pc, n, false);
 	pc_node_release_check(pc, n);
@@ -126,7 +126,8 @@ static int add_live(struct proccache *pc, const struct proccache_event *ev,
 		    struct pc_node *parent, struct proccache_process *snap,
 		    struct pc_node *replaced)
 {
-	struct pc_node *n = node_new(&snap->key, parent, snap);
+	struct proccache_key key = pc_process_key(snap);
+	struct pc_node *n = node_new(&key, parent, snap);
 	int err;
 
 	if (!n) {
@@ -160,11 +161,11 @@ static struct proccache_process *new_snapshot(struct proccache *pc,
 		pc_image_unref(img);
 		return NULL;
 	}
-	snap->key = (struct proccache_key){ .pid = ev->pid, .ktime = ev->ktime };
+	snap->pid = ev->pid;
+	snap->ktime = ev->ktime;
 	snap->tid = ev->tid ? ev->tid : ev->pid;
 	snap->nspid = ev->nspid;
 	snap->state = PROCCACHE_STATE_LIVE;
-	snap->node_name = pc->node_name;
 	return snap;
 }
 
@@ -172,10 +173,14 @@ static void set_parent_key(struct proccache_process *snap,
 			   const struct pc_node *parent,
 			   const struct proccache_key *named)
 {
-	if (parent)
-		snap->parent = parent->key;
-	else if (named->ktime)
-		snap->parent = *named; /* unknown to us, still worth showing */
+	/* A named parent unknown to us is still worth showing. */
+	const struct proccache_key *k = parent ? &parent->key
+				       : named->ktime ? named : NULL;
+
+	if (k) {
+		snap->parent_pid = k->pid;
+		snap->parent_ktime = k->ktime;
+	}
 }
 
 /*
@@ -352,7 +357,7 @@ static int ingest_exit(struct proccache *pc, const struct proccache_event *ev)
 	snap->state = PROCCACHE_STATE_EXITED;
 	snap->exit_code = ev->exit_code;
 	snap->exit_signal = (int16_t)ev->exit_signal;
-	snap->exit_time = ev->time ? ev->time : pc_now(pc);
+	snap->exit_time = ev->time ? ev->time : pc->now;
 	snap->flags |= ev->flags & PROCCACHE_F_EXIT_INFERRED;
 	pc_node_publish(pc, n, snap);
 	pc_node_set_live(pc, n, false);
@@ -447,6 +452,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 	memset(&ev, 0, sizeof(ev));
 	memcpy(&ev, in, in->sz < sizeof(ev) ? in->sz : sizeof(ev));
 	ev.sz = sizeof(ev);
+	pc->now = pc_now(pc);
 	if (!event_valid(&ev)) {
 		pc_stat_inc(pc, invalid);
 		return -EINVAL;
@@ -468,9 +474,8 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		ret = ingest_lost(pc, &ev);
 		break;
 	}
-	if (pc->qhead && pc->qhead->deadline <= pc_now(pc))
-		pc_reclaim_expired(pc);
-	else if (++pc->since_poll % POLL_EVERY == 0)
-		ck_epoch_poll(pc->writer);
+	pc_reclaim_expired(pc);
+	if (++pc->since_poll % POLL_EVERY == 0)
+		pc_housekeeping(pc);
 	return ret;
 }

@@ -114,7 +114,15 @@ struct proccache_process *pc_process_dup(const struct proccache_process *p)
 
 	if (!q)
 		return NULL;
-	memcpy(q, p, sizeof(*q));
+	/* Field by field: readers may be changing p->ref right now. */
+	*q = (struct proccache_process){
+		.ktime = p->ktime, .pid = p->pid, .tid = p->tid,
+		.parent_ktime = p->parent_ktime, .parent_pid = p->parent_pid,
+		.nspid = p->nspid, .flags = p->flags,
+		.start_time = p->start_time, .exit_time = p->exit_time,
+		.exit_code = p->exit_code, .exit_signal = p->exit_signal,
+		.state = p->state, .image = p->image,
+	};
 	atomic_init(&q->ref, 1);
 	pc_image_ref(q->image);
 	return q;
@@ -140,18 +148,18 @@ PROCCACHE_API void proccache_process__unref(struct proccache_process *p)
 PROCCACHE_API struct proccache_key
 proccache_process__key(const struct proccache_process *p)
 {
-	return p->key;
+	return pc_process_key(p);
 }
 
 PROCCACHE_API struct proccache_key
 proccache_process__parent_key(const struct proccache_process *p)
 {
-	return p->parent;
+	return pc_process_parent_key(p);
 }
 
 PROCCACHE_API uint32_t proccache_process__pid(const struct proccache_process *p)
 {
-	return p->key.pid;
+	return p->pid;
 }
 
 PROCCACHE_API uint32_t proccache_process__tid(const struct proccache_process *p)
@@ -168,7 +176,7 @@ proccache_process__nspid(const struct proccache_process *p)
 PROCCACHE_API uint64_t
 proccache_process__ktime(const struct proccache_process *p)
 {
-	return p->key.ktime;
+	return p->ktime;
 }
 
 PROCCACHE_API uint64_t
@@ -180,20 +188,28 @@ proccache_process__start_time(const struct proccache_process *p)
 PROCCACHE_API int proccache_process__exec_id(const struct proccache_process *p,
 					     char *buf, size_t len)
 {
+	struct proccache_key key;
+
 	if (!p)
 		return -EINVAL;
-	return proccache_exec_id_format(p->node_name, &p->key, buf, len);
+	key = pc_process_key(p);
+	return proccache_exec_id_format(p->image->attrs->node_name, &key, buf,
+					len);
 }
 
 PROCCACHE_API int
 proccache_process__parent_exec_id(const struct proccache_process *p, char *buf,
 				  size_t len)
 {
+	struct proccache_key key;
+
 	if (!p)
 		return -EINVAL;
-	if (p->parent.pid == 0 && p->parent.ktime == 0)
+	if (p->parent_pid == 0 && p->parent_ktime == 0)
 		return -ENOENT;
-	return proccache_exec_id_format(p->node_name, &p->parent, buf, len);
+	key = pc_process_parent_key(p);
+	return proccache_exec_id_format(p->image->attrs->node_name, &key, buf,
+					len);
 }
 
 PROCCACHE_API const char *

@@ -24,6 +24,7 @@
 struct pc_attrs {
 	atomic_uint ref;
 	uint32_t pad;
+	const char *node_name; /* the cache's, for exec IDs; see lifetimes */
 	struct proccache_creds creds;
 	struct proccache_caps caps;
 	struct proccache_ns ns;
@@ -40,12 +41,16 @@ struct pc_image {
 	char strs[];
 };
 
+/* Packed to 72 bytes (an 80-byte malloc chunk): the keys are stored
+ * without their padding. */
 struct proccache_process {
-	struct proccache_key key;
-	struct proccache_key parent;
-	atomic_uint ref;
+	uint64_t ktime;
+	uint32_t pid;
 	uint32_t tid;
+	uint64_t parent_ktime;
+	uint32_t parent_pid;
 	uint32_t nspid;
+	atomic_uint ref;
 	uint32_t flags;
 	uint64_t start_time;
 	uint64_t exit_time;
@@ -53,8 +58,19 @@ struct proccache_process {
 	int16_t exit_signal;
 	uint8_t state;
 	struct pc_image *image;
-	const char *node_name; /* the cache's; see the lifetime rule */
 };
+
+static inline struct proccache_key pc_process_key(const struct proccache_process *p)
+{
+	return (struct proccache_key){ .pid = p->pid, .ktime = p->ktime };
+}
+
+static inline struct proccache_key
+pc_process_parent_key(const struct proccache_process *p)
+{
+	return (struct proccache_key){ .pid = p->parent_pid,
+				       .ktime = p->parent_ktime };
+}
 
 /* Flags that describe the image and so follow it into clones. */
 #define PC_IMAGE_FLAGS                                                         \
