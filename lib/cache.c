@@ -61,9 +61,53 @@ static void pc_defer(struct proccache *pc, void (*fn)(void *), void *ptr)
 	ck_epoch_call(pc->writer, &d->entry, deferred_run);
 }
 
-static void unref_snapshot(void *p)
+/*
+ * Replaced snapshots are retired in batches: one allocation and one epoch
+ * entry for up to RETIRE_BATCH of them instead of one each. A batch is
+ * handed to the epoch when full and at every housekeeping.
+ */
+#define RETIRE_BATCH 64
+
+struct pc_retired {
+	ck_epoch_entry_t entry;
+	unsigned int count;
+	struct proccache_process *snap[RETIRE_BATCH];
+};
+
+static void retired_run(ck_epoch_entry_t *e)
 {
-	proccache_process__unref(p);
+	struct pc_retired *b = container_of(e, struct pc_retired, entry);
+
+	pc_tsan_acquire(&epoch_sync);
+	for (unsigned int i = 0; i < b->count; i++)
+		proccache_process__unref(b->snap[i]);
+	free(b);
+}
+
+static void retire_flush(struct proccache *pc)
+{
+	if (!pc->retiring)
+		return;
+	ck_epoch_call(pc->writer, &pc->retiring->entry, retired_run);
+	pc->retiring = NULL;
+}
+
+static void retire_snapshot(struct proccache *pc, struct proccache_process *p)
+{
+	if (!pc->retiring) {
+		pc->retiring = malloc(sizeof(*pc->retiring));
+		if (!pc->retiring) {
+			/* No memory for the batch: wait the readers out. */
+			ck_epoch_synchronize(pc->writer);
+			pc_tsan_acquire(&epoch_sync);
+			proccache_process__unref(p);
+			return;
+		}
+		pc->retiring->count = 0;
+	}
+	pc->retiring->snap[pc->retiring->count++] = p;
+	if (pc->retiring->count == RETIRE_BATCH)
+		retire_flush(pc);
 }
 
 static void node_free(ck_epoch_entry_t *e)
@@ -426,6 +470,7 @@ PROCCACHE_API void proccache__free(struct proccache *pc)
 	pc_sensor_free(pc);
 	pc_subs_free_all(pc);
 	/* Run every deferred free; no reader may be inside the cache now. */
+	retire_flush(pc);
 	ck_epoch_barrier(pc->writer);
 	while (ck_hs_next(&pc->by_key, &it, &obj)) {
 		struct pc_node *n = obj;
@@ -627,7 +672,7 @@ void pc_node_publish(struct proccache *pc, struct pc_node *n,
 	struct proccache_process *old =
 		atomic_exchange_explicit(&n->cur, snap, memory_order_acq_rel);
 
-	pc_defer(pc, unref_snapshot, old);
+	retire_snapshot(pc, old);
 }
 
 void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
@@ -818,6 +863,7 @@ int pc_reclaim_expired(struct proccache *pc)
 
 void pc_housekeeping(struct proccache *pc)
 {
+	retire_flush(pc);
 	ck_epoch_poll(pc->writer);
 	attrs_sweep(pc);
 }

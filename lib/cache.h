@@ -80,6 +80,7 @@ struct pc_counters {
 };
 
 struct pc_sensor;
+struct pc_retired;
 struct proccache_sub;
 
 struct proccache {
@@ -102,6 +103,7 @@ struct proccache {
 	uint32_t nodes; /* writer's count of cached nodes */
 	unsigned int since_poll; /* events since the last epoch poll */
 	uint64_t now; /* the clock, read once per writer call */
+	struct pc_retired *retiring; /* snapshots waiting for the epoch */
 	/* removals since the last rebuild, and the most entries since */
 	unsigned long key_removed, key_peak, pid_removed, pid_peak;
 	struct pc_node *qhead, *qtail; /* reclaim queue, oldest first */
