@@ -879,9 +879,3 @@ PROCCACHE_API int proccache__tick(struct proccache *pc)
 	pc_housekeeping(pc);
 	return count;
 }
-
-/* TEMPORARY until lib/sensor.c lands: lets the core link on its own. */
-__attribute__((weak)) void pc_sensor_free(struct proccache *pc)
-{
-	(void)pc;
-}

@@ -39,11 +39,12 @@ extern "C" {
  * @brief Declare @p NAME as a zeroed options struct of type @p TYPE with its
  * @c sz set, then apply the designated initialisers given after it.
  *
- * Uses a GNU statement expression (GCC and Clang) so that padding is zeroed
- * too: the library rejects a non-zero tail it does not know.
+ * Uses a GNU statement expression (GCC and Clang; marked __extension__ so
+ * -pedantic builds accept it) so that padding is zeroed too: the library
+ * rejects a non-zero tail it does not know.
  */
 #define PROCCACHE_OPTS(TYPE, NAME, ...)                                        \
-	struct TYPE NAME = ({                                                  \
+	struct TYPE NAME = __extension__({                                     \
 		__builtin_memset(&NAME, 0, sizeof(struct TYPE));               \
 		(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ };       \
 	})

@@ -48,6 +48,19 @@ struct proccache_sensor_opts {
 	const char *proc_prefix;
 	/** If set, pin the tgid -> exec key map at this bpffs path. */
 	const char *pin_path;
+	/** Compare the cache with /proc every this many ns and repair it (a
+	 *  light pass: processes gone or new); 0 = never (default). Loss
+	 *  always triggers a full pass at once, whatever this says. */
+	uint64_t reconcile_interval_ns;
+	/** Netlink backend: socket receive buffer bytes; 0 = 8 MiB. Beyond
+	 *  net.core.rmem_max only with CAP_NET_ADMIN. */
+	size_t netlink_rcvbuf;
+	/** BPF backend: under load, records are handed to the consumer in
+	 *  batches at most this many ns apart (a lone event after a quiet
+	 *  spell is handed over at once); 0 = 50 ms. Lower bounds the
+	 *  event-to-callback latency tighter and costs more CPU per event,
+	 *  each wake-up being a context switch (docs/sensor-bpf.md). */
+	uint64_t wakeup_ns;
 	size_t : 0;
 };
 
@@ -108,6 +121,26 @@ struct proccache_sensor_stats {
 	uint64_t malformed; /**< records rejected by the decoder */
 	uint64_t lost;      /**< records the kernel side could not deliver */
 	uint64_t scanned;   /**< processes learned from /proc */
+	/** enum proccache_backend that runs (never AUTO) */
+	uint32_t backend;
+	/** With PROCCACHE_BACKEND_AUTO on netlink: why BPF was not used, as
+	 *  a negative errno (the log has the details); 0 otherwise. */
+	int32_t fallback_errno;
+	/** Netlink: messages not sent by the kernel, dropped. */
+	uint64_t foreign;
+	/** Netlink: execs whose image was gone (exited, or exec'd again)
+	 *  before /proc could be read; flagged PROCCACHE_F_VANISHED. */
+	uint64_t vanished;
+	/** Passes that compared the cache with /proc (after loss, periodic). */
+	uint64_t reconciliations;
+	/** Live entries those passes found gone and marked exited. */
+	uint64_t reconcile_exited;
+	/** Processes those passes found missing and added. */
+	uint64_t reconcile_added;
+	/** Processes those passes found on another image (a lost exec). */
+	uint64_t reconcile_execs;
+	/** Duration of the last pass, ns. */
+	uint64_t reconcile_ns;
 	size_t : 0;
 };
 

@@ -1,0 +1,730 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reconciliation with /proc. A pass compares the cache's live entries with
+ * the processes /proc lists, ingests inferred exits and the processes the
+ * cache lacks, and leaves everything newer than itself to the events. The
+ * sensor hook runs a full pass promptly after loss and, optionally, a
+ * light one periodically. docs/reconcile.md has the algorithm and its
+ * races. Ingest thread only.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "log.h"
+#include "reconcile.h"
+
+/* ---- /proc times and keys ------------------------------------------------ */
+
+uint64_t pc_tick_ns(void)
+{
+	static _Atomic uint64_t tick;
+	uint64_t t = atomic_load_explicit(&tick, memory_order_relaxed);
+	long hz;
+
+	if (!t) {
+		hz = sysconf(_SC_CLK_TCK);
+		t = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
+		atomic_store_explicit(&tick, t, memory_order_relaxed);
+	}
+	return t;
+}
+
+bool pc_same_start(uint64_t a, uint64_t b)
+{
+	uint64_t tick = pc_tick_ns();
+
+	return a && b && a / tick == b / tick;
+}
+
+/* The writer reads its own structure: nothing it finds can be freed
+ * before it ingests again. The reference makes that explicit. */
+struct proccache_process *pc_live_ref(struct proccache *pc, uint32_t pid)
+{
+	struct pc_node *n = pc_find_pid(pc, pid);
+
+	return n ? proccache_process__ref(pc_node_snapshot(n)) : NULL;
+}
+
+void pc_resolve_parent(struct proccache *pc, struct proccache_event *ev)
+{
+	struct proccache_process *live;
+
+	if (!ev->parent.pid || !ev->parent.ktime)
+		return;
+	live = pc_live_ref(pc, ev->parent.pid);
+	if (live && pc_same_start(proccache_process__start_time(live),
+				  ev->parent.ktime))
+		ev->parent = proccache_process__key(live);
+	proccache_process__unref(live);
+}
+
+bool pc_same_image(const struct pc_proc_info *a, const struct pc_proc_info *b)
+{
+	return a->ev.binary_inode == b->ev.binary_inode &&
+	       a->args_len == b->args_len &&
+	       !strcmp(a->binary ? a->binary : "", b->binary ? b->binary : "") &&
+	       (!a->args_len || !memcmp(a->args, b->args, a->args_len));
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- what /proc lists ------------------------------------------------------ */
+
+struct seen {
+	uint32_t pid;
+	bool dead;     /* zombie or exiting: full pass only */
+	bool has_info; /* full pass: the read below */
+	uint64_t start;
+	struct pc_proc_info info;
+};
+
+struct seen_list {
+	struct seen *v;
+	size_t n, cap;
+	struct seen **by_pid; /* sorted view */
+};
+
+static struct seen *seen_push(struct seen_list *l)
+{
+	struct seen *v;
+	size_t cap;
+
+	if (l->n == l->cap) {
+		cap = l->cap ? l->cap * 2 : 256;
+		v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	memset(&l->v[l->n], 0, sizeof(l->v[0]));
+	return &l->v[l->n++];
+}
+
+static void seen_free(struct seen_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		pc_proc_info_release(&l->v[i].info);
+	free(l->v);
+	free(l->by_pid);
+}
+
+static int collect_full_one(struct pc_proc_info *info, void *userdata)
+{
+	struct seen *s = seen_push(userdata);
+
+	if (!s)
+		return -ENOMEM;
+	s->pid = info->ev.pid;
+	s->start = info->ev.start_time;
+	s->dead = info->ev.flags & PROCCACHE_F_VANISHED;
+	s->has_info = true;
+	/* take the strings over; ev keeps pointing at them */
+	s->info = *info;
+	info->binary = info->args = info->cwd = info->container_id = NULL;
+	return 0;
+}
+
+static bool pid_name(const char *name, uint32_t *ret)
+{
+	char *end;
+	unsigned long v;
+
+	if (*name < '1' || *name > '9')
+		return false;
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (*end || errno || v > UINT32_MAX)
+		return false;
+	*ret = (uint32_t)v;
+	return true;
+}
+
+/* The pids under @prefix and their start times; a pid that vanishes
+ * meanwhile is not listed. */
+static int collect_light(const char *prefix, struct seen_list *l)
+{
+	DIR *dir = opendir(prefix);
+	struct dirent *de;
+	struct seen *s;
+	uint64_t start;
+	uint32_t pid;
+	int err = 0;
+
+	if (!dir)
+		return -errno;
+	while (!err && (de = readdir(dir))) {
+		if (!pid_name(de->d_name, &pid) ||
+		    pc_procfs_start_time(prefix, pid, &start))
+			continue;
+		s = seen_push(l);
+		if (!s) {
+			err = -ENOMEM;
+			break;
+		}
+		s->pid = pid;
+		s->start = start;
+	}
+	closedir(dir);
+	return err;
+}
+
+static int cmp_seen(const void *pa, const void *pb)
+{
+	const struct seen *a = *(struct seen *const *)pa;
+	const struct seen *b = *(struct seen *const *)pb;
+
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+static int index_seen(struct seen_list *l)
+{
+	l->by_pid = malloc((l->n ? l->n : 1) * sizeof(*l->by_pid));
+	if (!l->by_pid)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		l->by_pid[i] = &l->v[i];
+	qsort(l->by_pid, l->n, sizeof(*l->by_pid), cmp_seen);
+	return 0;
+}
+
+/* The listed process holding @pid: a pid is listed once. */
+static struct seen *seen_find(const struct seen_list *l, uint32_t pid)
+{
+	struct seen probe = { .pid = pid }, *pp = &probe, **found;
+
+	found = bsearch(&pp, l->by_pid, l->n, sizeof(*l->by_pid), cmp_seen);
+	return found ? *found : NULL;
+}
+
+/* ---- what the cache holds --------------------------------------------------- */
+
+struct entry {
+	uint32_t pid;
+	bool live;
+	uint64_t ktime, start;
+};
+
+struct entry_list {
+	struct entry *v;
+	size_t n, cap;
+};
+
+static int collect_entry(const struct proccache_process *p, void *userdata)
+{
+	struct entry_list *l = userdata;
+	struct entry *v;
+	size_t cap;
+
+	if (l->n == l->cap) {
+		cap = l->cap ? l->cap * 2 : 1024;
+		v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct entry){
+		.pid = proccache_process__pid(p),
+		.live = proccache_process__state(p) == PROCCACHE_STATE_LIVE,
+		.ktime = proccache_process__ktime(p),
+		.start = proccache_process__start_time(p),
+	};
+	return 0;
+}
+
+static int cmp_entry(const void *pa, const void *pb)
+{
+	const struct entry *a = pa, *b = pb;
+
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+/* Has the process (@pid, @start) an entry that is no longer live: it
+ * ended after /proc was read? */
+static bool ended_in_cache(const struct entry_list *l, uint32_t pid,
+			   uint64_t start)
+{
+	struct entry probe = { .pid = pid };
+	const struct entry *e = bsearch(&probe, l->v, l->n, sizeof(*l->v),
+					cmp_entry);
+
+	if (!e)
+		return false;
+	while (e > l->v && e[-1].pid == pid)
+		e--;
+	for (; e < l->v + l->n && e->pid == pid; e++)
+		if (!e->live && pc_same_start(e->start, start))
+			return true;
+	return false;
+}
+
+/* ---- the pass ------------------------------------------------------------- */
+
+struct pass {
+	struct proccache *pc;
+	const char *prefix;
+	size_t args_max;
+	enum pc_reconcile_mode mode;
+	uint64_t t0; /* CLOCK_BOOTTIME when /proc reading began */
+	struct seen_list seen;
+	struct entry_list entries;
+	struct pc_reconcile_result res;
+};
+
+/* Ingest and treat what the core refuses or finds stale as done: only a
+ * subscriber's error or a lack of memory stops the pass. */
+static int ingest(struct pass *p, const struct proccache_event *ev)
+{
+	int ret = proccache__ingest(p->pc, ev);
+
+	if (ret == -ENOSPC || ret == -EINVAL) {
+		pc_debug("reconcile: the cache refused pid %u: %s", ev->pid,
+			 strerror(-ret));
+		return 1;
+	}
+	return ret;
+}
+
+/* Is the live entry @e's process still there, as far as /proc says? */
+static bool still_there(const struct pass *p, const struct entry *e)
+{
+	const struct seen *s = seen_find(&p->seen, e->pid);
+	uint64_t start;
+
+	if (s)
+		return !s->dead && pc_same_start(s->start, e->start);
+	/* Not listed, perhaps only unreadable (a read that kept racing an
+	 * exec): ask once more before declaring it gone. */
+	return !pc_procfs_start_time(p->prefix, e->pid, &start) &&
+	       pc_same_start(start, e->start);
+}
+
+static int infer_exits(struct pass *p)
+{
+	struct proccache_event ev;
+	int ret;
+
+	for (size_t i = 0; i < p->entries.n; i++) {
+		const struct entry *e = &p->entries.v[i];
+
+		/* an entry born during the pass is the events' business */
+		if (!e->live || e->ktime >= p->t0 || still_there(p, e))
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.sz = sizeof(ev);
+		ev.type = PROCCACHE_EVENT_EXIT;
+		ev.pid = e->pid;
+		ev.ktime = e->ktime;
+		ev.flags = PROCCACHE_F_EXIT_INFERRED;
+		ret = ingest(p, &ev);
+		if (ret < 0)
+			return ret;
+		if (!ret)
+			p->res.exited++;
+	}
+	return 0;
+}
+
+/* A live entry of the listed process that shows another image: a clone
+ * that has exec'd, or another executable. */
+static bool image_changed(const struct proccache_process *live,
+			  const struct seen *s)
+{
+	uint64_t ino = proccache_process__binary_inode(live);
+
+	if (!s->has_info)
+		return false;
+	if ((proccache_process__flags(live) & PROCCACHE_F_CLONE) &&
+	    (s->info.ev.flags & PROCCACHE_F_EXECVE))
+		return true;
+	return ino && s->info.ev.binary_inode && ino != s->info.ev.binary_inode;
+}
+
+/*
+ * The exec we missed happened at an unknown time before the pass; the
+ * pass's start stands in for it, which keeps the key unique and after the
+ * image it replaces.
+ */
+static int ingest_missed_exec(struct pass *p, struct seen *s,
+			      const struct proccache_process *live)
+{
+	struct proccache_event ev = s->info.ev;
+
+	ev.ktime = p->t0;
+	ev.prev = proccache_process__key(live);
+	return ingest(p, &ev);
+}
+
+/* Read a process the light listing found, for adding it; false if it is
+ * not the one listed any more, or is dying. */
+static bool read_for_add(struct pass *p, struct seen *s)
+{
+	if (s->has_info)
+		return true;
+	if (pc_procfs_read(p->prefix, s->pid, p->args_max, &s->info))
+		return false;
+	s->has_info = true;
+	return pc_same_start(s->info.ev.start_time, s->start) &&
+	       !(s->info.ev.flags & PROCCACHE_F_VANISHED);
+}
+
+static int add_or_update(struct pass *p, struct seen *s)
+{
+	struct proccache_process *live = pc_live_ref(p->pc, s->pid);
+	bool same = live && pc_same_start(proccache_process__start_time(live),
+					  s->start);
+	int ret = 1;
+
+	if (same && p->mode == PC_RECONCILE_FULL &&
+	    proccache_process__ktime(live) < p->t0 && image_changed(live, s)) {
+		ret = ingest_missed_exec(p, s, live);
+		if (!ret)
+			p->res.execs++;
+	}
+	proccache_process__unref(live);
+	/* A live entry of another process is newer than the pass: older ones
+	 * were ended above. */
+	if (live || s->start > p->t0 ||
+	    ended_in_cache(&p->entries, s->pid, s->start))
+		return ret < 0 ? ret : 0;
+	if (!read_for_add(p, s))
+		return 0;
+	pc_resolve_parent(p->pc, &s->info.ev);
+	ret = ingest(p, &s->info.ev);
+	if (!ret)
+		p->res.added++;
+	return ret < 0 ? ret : 0;
+}
+
+static int add_missing(struct pass *p)
+{
+	int ret;
+
+	/* in listing order: the full scan lists parents first */
+	for (size_t i = 0; i < p->seen.n; i++) {
+		if (p->seen.v[i].dead)
+			continue;
+		ret = add_or_update(p, &p->seen.v[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int read_proc(struct pass *p)
+{
+	int err;
+
+	if (p->mode == PC_RECONCILE_FULL) {
+		err = pc_procfs_scan(p->prefix, p->args_max, collect_full_one,
+				     &p->seen);
+		if (err < 0)
+			return err;
+	} else {
+		err = collect_light(p->prefix, &p->seen);
+		if (err)
+			return err;
+	}
+	return index_seen(&p->seen);
+}
+
+int pc_reconcile_pass(struct proccache *pc, const char *prefix, size_t args_max,
+		      enum pc_reconcile_mode mode, int (*drain)(void *),
+		      void *drain_userdata, struct pc_reconcile_result *ret)
+{
+	struct pass p = {
+		.pc = pc,
+		.prefix = prefix && *prefix ? prefix : "/proc",
+		.args_max = args_max,
+		.mode = mode,
+	};
+	int err = 0;
+
+	if (!pc || !ret)
+		return -EINVAL;
+	if (drain)
+		err = drain(drain_userdata);
+	p.t0 = clock_ns(CLOCK_BOOTTIME);
+	if (err >= 0)
+		err = read_proc(&p);
+	/* What was reported while we read: the cache must not look behind. */
+	if (err >= 0 && drain)
+		err = drain(drain_userdata);
+	if (err >= 0)
+		err = proccache__iterate(pc, collect_entry, &p.entries);
+	if (err >= 0) {
+		qsort(p.entries.v, p.entries.n, sizeof(*p.entries.v), cmp_entry);
+		err = infer_exits(&p);
+	}
+	if (err >= 0)
+		err = add_missing(&p);
+	seen_free(&p.seen);
+	free(p.entries.v);
+	*ret = p.res;
+	return err < 0 ? err : 0;
+}
+
+/* ---- the sensor hook ------------------------------------------------------ */
+
+struct pc_reconcile {
+	struct pc_sensor_ops ops; /* what the sensor calls now */
+	const struct pc_sensor_ops *inner;
+	struct pc_sensor *s;
+	char *prefix;
+	size_t args_max;
+	uint64_t interval_ns;
+	int epfd, timerfd;
+	bool detached;
+	bool pending;        /* a full pass is due: events were lost */
+	uint64_t lost_seen;  /* the sensor's lost counter when last looked */
+	uint64_t loss_seen_at;  /* CLOCK_MONOTONIC: pending since */
+	uint64_t last_end;      /* CLOCK_MONOTONIC: end of the last pass */
+	uint64_t next_periodic; /* CLOCK_MONOTONIC; 0: off */
+};
+
+static struct pc_reconcile *rc_of(const struct pc_sensor *s)
+{
+	return (struct pc_reconcile *)((char *)s->ops -
+				       offsetof(struct pc_reconcile, ops));
+}
+
+/* Bring the backend's events in: as many as it has, then what it holds.
+ * Under a storm the backend never runs dry: at most RC_DRAIN_NS of it. */
+#define RC_DRAIN_NS (100ull * 1000 * 1000)
+
+static int rc_drain(void *userdata)
+{
+	struct pc_reconcile *r = userdata;
+	uint64_t until = clock_ns(CLOCK_MONOTONIC) + RC_DRAIN_NS;
+	int n;
+
+	do
+		n = r->inner->consume(r->s);
+	while (n > 0 && clock_ns(CLOCK_MONOTONIC) < until);
+	if (n < 0)
+		return n;
+	return r->inner->flush ? r->inner->flush(r->s) : 0;
+}
+
+static void rc_count(struct pc_reconcile *r, const struct pc_reconcile_result *res,
+		     uint64_t ns)
+{
+	struct pc_sensor_counters *c = &r->s->stats;
+
+	pc_sensor_count(&c->reconciliations, 1);
+	pc_sensor_count(&c->reconcile_exited, res->exited);
+	pc_sensor_count(&c->reconcile_added, res->added);
+	pc_sensor_count(&c->reconcile_execs, res->execs);
+	atomic_store_explicit(&c->reconcile_ns, ns, memory_order_relaxed);
+}
+
+static uint64_t lost_now(const struct pc_reconcile *r)
+{
+	return atomic_load_explicit(&r->s->stats.lost, memory_order_relaxed);
+}
+
+/* A loss newer than the last look makes a full pass due. */
+static void note_loss(struct pc_reconcile *r, uint64_t now)
+{
+	uint64_t lost = lost_now(r);
+
+	if (lost == r->lost_seen)
+		return;
+	r->lost_seen = lost;
+	if (!r->pending) {
+		r->pending = true;
+		r->loss_seen_at = now;
+	}
+}
+
+static int rc_run(struct pc_reconcile *r, enum pc_reconcile_mode mode)
+{
+	struct pc_reconcile_result res = { 0 };
+	uint64_t start = clock_ns(CLOCK_MONOTONIC), end;
+	bool after_loss = mode == PC_RECONCILE_FULL && r->pending;
+	int err;
+
+	if (mode == PC_RECONCILE_FULL)
+		r->pending = false;
+	err = pc_reconcile_pass(r->s->pc, r->prefix, r->args_max, mode,
+				rc_drain, r, &res);
+	end = clock_ns(CLOCK_MONOTONIC);
+	r->last_end = end;
+	if (r->interval_ns)
+		r->next_periodic = end + r->interval_ns;
+	rc_count(r, &res, end - start);
+	if (after_loss)
+		pc_info("reconcile: after lost events, /proc matched %.1f ms after the loss was seen (pass %.1f ms): %u exited, %u added, %u on a new image",
+			(double)(end - r->loss_seen_at) / 1e6,
+			(double)(end - start) / 1e6, res.exited, res.added,
+			res.execs);
+	else
+		pc_debug("reconcile: %s pass in %.1f ms: %u exited, %u added, %u on a new image",
+			 mode == PC_RECONCILE_FULL ? "full" : "light",
+			 (double)(end - start) / 1e6, res.exited, res.added,
+			 res.execs);
+	if (err < 0)
+		pc_warn("reconcile: pass stopped: %s", strerror(-err));
+	/* losses during the pass call for another one */
+	note_loss(r, end);
+	return err < 0 ? err : (int)(res.exited + res.added + res.execs);
+}
+
+static void rc_arm(struct pc_reconcile *r)
+{
+	struct itimerspec its = { 0 };
+	uint64_t next = 0;
+
+	if (r->pending)
+		next = r->last_end + PC_RECONCILE_MIN_GAP_NS;
+	if (r->next_periodic && (!next || r->next_periodic < next))
+		next = r->next_periodic;
+	if (r->detached)
+		next = 0;
+	its.it_value.tv_sec = (time_t)(next / 1000000000u);
+	its.it_value.tv_nsec = (long)(next % 1000000000u);
+	if (next && !its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* Run what is due: a full pass after loss, else the periodic light one. */
+static int rc_due(struct pc_reconcile *r)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	int ret = 0;
+
+	note_loss(r, now);
+	if (r->detached)
+		return 0;
+	if (r->pending && now >= r->last_end + PC_RECONCILE_MIN_GAP_NS)
+		ret = rc_run(r, PC_RECONCILE_FULL);
+	else if (r->next_periodic && now >= r->next_periodic)
+		ret = rc_run(r, PC_RECONCILE_LIGHT);
+	rc_arm(r);
+	return ret;
+}
+
+static int rc_fd(struct pc_sensor *s)
+{
+	return rc_of(s)->epfd;
+}
+
+static int rc_consume(struct pc_sensor *s)
+{
+	struct pc_reconcile *r = rc_of(s);
+	uint64_t ticks;
+	int n, ret;
+
+	if (read(r->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		pc_debug("reconcile: timer: %s", strerror(errno));
+	n = r->inner->consume(s);
+	if (n < 0)
+		return n;
+	ret = rc_due(r);
+	return ret < 0 ? ret : n + ret;
+}
+
+static int rc_exec_map_fd(const struct pc_sensor *s)
+{
+	return rc_of(s)->inner->exec_map_fd(s);
+}
+
+static void rc_detach(struct pc_sensor *s)
+{
+	struct pc_reconcile *r = rc_of(s);
+
+	r->inner->detach(s);
+	r->detached = true;
+	rc_arm(r);
+}
+
+static int rc_flush(struct pc_sensor *s)
+{
+	struct pc_reconcile *r = rc_of(s);
+
+	return r->inner->flush ? r->inner->flush(s) : 0;
+}
+
+static void rc_free(struct pc_reconcile *r)
+{
+	if (r->epfd >= 0)
+		close(r->epfd);
+	if (r->timerfd >= 0)
+		close(r->timerfd);
+	free(r->prefix);
+	free(r);
+}
+
+static void rc_destroy(struct pc_sensor *s)
+{
+	struct pc_reconcile *r = rc_of(s);
+
+	s->ops = r->inner;
+	s->ops->destroy(s);
+	rc_free(r);
+}
+
+int pc_reconcile_wrap(struct pc_sensor *s, const struct pc_sensor_cfg *cfg)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct pc_reconcile *r = calloc(1, sizeof(*r));
+	int err = 0;
+
+	if (!r)
+		return -ENOMEM;
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	r->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	r->prefix = strdup(cfg->proc_prefix ? cfg->proc_prefix : "/proc");
+	if (r->epfd < 0 || r->timerfd < 0)
+		err = -errno;
+	else if (!r->prefix)
+		err = -ENOMEM;
+	if (!err) {
+		ev.data.u32 = 0;
+		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, s->ops->fd(s), &ev))
+			err = -errno;
+	}
+	if (!err) {
+		ev.data.u32 = 1;
+		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timerfd, &ev))
+			err = -errno;
+	}
+	if (err) {
+		rc_free(r);
+		return err;
+	}
+	r->inner = s->ops;
+	r->s = s;
+	r->args_max = cfg->args_max;
+	r->interval_ns = cfg->reconcile_interval_ns;
+	r->lost_seen = lost_now(r);
+	r->ops = *s->ops;
+	r->ops.fd = rc_fd;
+	r->ops.consume = rc_consume;
+	r->ops.exec_map_fd = rc_exec_map_fd;
+	r->ops.detach = rc_detach;
+	r->ops.destroy = rc_destroy;
+	r->ops.flush = rc_flush;
+	s->ops = &r->ops;
+	if (r->interval_ns) {
+		r->next_periodic = clock_ns(CLOCK_MONOTONIC) + r->interval_ns;
+		rc_arm(r);
+	}
+	return 0;
+}

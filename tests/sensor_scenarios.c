@@ -1,0 +1,1371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The shared real-process scenarios (sensor_scenarios.h). Each one starts
+ * its own cache and sensor on the backend it is given, runs real processes
+ * and checks what the cache and the callbacks say, field by field, exact
+ * or best-effort as the backend declares.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sensor_scenarios.h"
+
+extern char **environ;
+
+#define WAIT_MS 10000
+#define NOBODY 65534
+
+const struct sc_backend sc_bpf = {
+	.name = "bpf",
+	.backend = PROCCACHE_BACKEND_BPF,
+	.short_lived_image = SC_EXACT,
+	.setid_flags = SC_EXACT,
+	.exit_time_threads = SC_EXACT,
+	.creds_change = SC_NOT_TRACKED,
+};
+
+const struct sc_backend sc_netlink = {
+	.name = "netlink",
+	.backend = PROCCACHE_BACKEND_NETLINK,
+	.short_lived_image = SC_BEST_EFFORT,
+	.setid_flags = SC_NOT_TRACKED,
+	.exit_time_threads = SC_BEST_EFFORT,
+	.creds_change = SC_EXACT,
+};
+
+/* ---- what the callbacks saw ---------------------------------------------- */
+
+struct seen {
+	uint32_t type, pid, tid;
+	struct proccache_key key, parent;
+	int32_t code, sig;
+	uint32_t flags;
+	uint64_t lost, exit_time;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct seen *seen;
+static size_t nseen, capseen;
+static char logbuf[1 << 16];
+static size_t loglen;
+static struct proccache *pc;
+
+static void log_sink(enum proccache_log_level level, const char *msg,
+		     void *userdata)
+{
+	size_t n = strlen(msg);
+
+	(void)userdata;
+	if (getenv("PC_TEST_LOG"))
+		fprintf(stderr, "[%d] %s\n", level, msg);
+	if (level > PROCCACHE_LOG_INFO)
+		return;
+	pthread_mutex_lock(&lock);
+	if (loglen + n + 2 < sizeof(logbuf)) {
+		memcpy(logbuf + loglen, msg, n);
+		loglen += n;
+		logbuf[loglen++] = '\n';
+		logbuf[loglen] = '\0';
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+static int on_event(struct proccache *cache, const struct proccache_event *ev,
+		    const struct proccache_process *p,
+		    const struct proccache_process *parent, void *userdata)
+{
+	struct seen s = { .type = ev->type, .lost = ev->lost };
+
+	(void)cache;
+	(void)parent;
+	(void)userdata;
+	if (p) {
+		s.pid = proccache_process__pid(p);
+		s.tid = proccache_process__tid(p);
+		s.key = proccache_process__key(p);
+		s.parent = proccache_process__parent_key(p);
+		s.code = proccache_process__exit_code(p);
+		s.sig = proccache_process__exit_signal(p);
+		s.flags = proccache_process__flags(p);
+		s.exit_time = proccache_process__exit_time(p);
+	}
+	pthread_mutex_lock(&lock);
+	if (nseen == capseen) {
+		capseen = capseen ? capseen * 2 : 1024;
+		seen = realloc(seen, capseen * sizeof(*seen));
+	}
+	seen[nseen++] = s;
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+static size_t mark_now(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&lock);
+	n = nseen;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+/* Events of @type (a mask) for @pid (0: any) since @from; copies the
+ * @nth one to @ret. */
+static size_t count_seen(uint32_t type, uint32_t pid, size_t from, size_t nth,
+			 struct seen *ret)
+{
+	size_t count = 0;
+
+	pthread_mutex_lock(&lock);
+	for (size_t i = from; i < nseen; i++) {
+		if (!(seen[i].type & type) || (pid && seen[i].pid != pid))
+			continue;
+		if (count++ == nth && ret)
+			*ret = seen[i];
+	}
+	pthread_mutex_unlock(&lock);
+	return count;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void pump_until(uint32_t type, uint32_t pid, size_t from, size_t n)
+{
+	uint64_t deadline = now_ms() + WAIT_MS;
+
+	while (count_seen(type, pid, from, 0, NULL) < n) {
+		int r = proccache__sensor_poll(pc, 50);
+
+		cr_assert_geq(r, 0, "sensor_poll: %s", strerror(-r));
+		cr_assert_lt(now_ms(), deadline,
+			     "timed out waiting for event %#x of pid %u", type, pid);
+	}
+}
+
+/* Anything still in flight (longer than the netlink settle window). */
+static void pump_idle(void)
+{
+	for (uint64_t until = now_ms() + 150; now_ms() < until;)
+		proccache__sensor_poll(pc, 20);
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+#define NEED_ROOT()                                                            \
+	do {                                                                   \
+		if (geteuid() != 0) {                                          \
+			fprintf(stderr, "SKIPPED %s: needs root to run a kernel sensor\n", \
+				__func__);                                     \
+			cr_skip_test("needs root to run a kernel sensor");     \
+		}                                                              \
+	} while (0)
+
+static void start_with(const struct sc_backend *b, size_t args_max)
+{
+	PROCCACHE_OPTS(proccache_opts, o, .grace_ns = 600ull * 1000000000ull);
+	PROCCACHE_OPTS(proccache_sensor_opts, so, .backend = b->backend,
+		       .args_max = args_max);
+	int err;
+
+	NEED_ROOT();
+	proccache_set_log(log_sink, NULL);
+	pc = proccache__new(&o);
+	cr_assert_not_null(pc);
+	cr_assert_not_null(proccache__subscribe(pc, 0x1f, on_event, NULL, NULL));
+	err = proccache__sensor_start(pc, &so);
+	cr_assert_eq(err, 0, "%s sensor_start: %s\n%s", b->name, strerror(-err),
+		     logbuf);
+	cr_assert_str_eq(proccache__sensor_backend(pc), b->name);
+}
+
+static void start(const struct sc_backend *b)
+{
+	start_with(b, 0);
+}
+
+void sc_fini(void)
+{
+	proccache__free(pc);
+	pc = NULL;
+}
+
+/* ---- processes ------------------------------------------------------------- */
+
+static pid_t spawn_full(const char *cwd, int in_fd, const char *path,
+			char *const argv[])
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0)
+			dup2(null, STDOUT_FILENO);
+		if (in_fd >= 0)
+			dup2(in_fd, STDIN_FILENO);
+		if (cwd && chdir(cwd))
+			_exit(126);
+		execv(path, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static pid_t spawn(const char *path, char *const argv[])
+{
+	return spawn_full(NULL, -1, path, argv);
+}
+
+static int reap(pid_t pid)
+{
+	int status;
+
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static struct proccache_key self_key(void)
+{
+	struct proccache_process *p = proccache__lookup_pid(pc, getpid());
+	struct proccache_key k;
+
+	cr_assert_not_null(p, "the test process is not cached");
+	k = proccache_process__key(p);
+	proccache_process__unref(p);
+	return k;
+}
+
+static bool key_eq(struct proccache_key a, struct proccache_key b)
+{
+	return a.pid == b.pid && a.ktime == b.ktime;
+}
+
+static struct proccache_process *lookup(struct proccache_key k)
+{
+	struct proccache_process *p = proccache__lookup(pc, &k);
+
+	cr_assert_not_null(p, "key %u/%llu is not cached", k.pid,
+			   (unsigned long long)k.ktime);
+	return p;
+}
+
+static size_t join_args(char *const argv[], char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *argv; argv++) {
+		size_t l = strlen(*argv) + 1;
+
+		cr_assert_leq(n + l, len);
+		memcpy(buf + n, *argv, l);
+		n += l;
+	}
+	return n;
+}
+
+static bool args_eq(const struct proccache_process *p, const char *want,
+		    size_t want_len)
+{
+	size_t len;
+	const char *args = proccache_process__args(p, &len);
+
+	return len == want_len && memcmp(args, want, len) == 0;
+}
+
+static struct seen the_exec(pid_t pid, size_t from)
+{
+	struct seen s;
+
+	pump_until(PROCCACHE_EVENT_EXEC, pid, from, 1);
+	cr_assert_eq(count_seen(PROCCACHE_EVENT_EXEC, pid, from, 0, &s), 1);
+	return s;
+}
+
+static struct seen exit_of(pid_t pid, size_t from)
+{
+	struct seen s;
+
+	pump_until(PROCCACHE_EVENT_EXIT, pid, from, 1);
+	cr_assert_eq(count_seen(PROCCACHE_EVENT_EXIT, pid, from, 0, &s), 1);
+	return s;
+}
+
+/* Spawn @argv, wait for it and its exit; its exec. */
+static struct seen run(char *const argv[], int want_status)
+{
+	size_t mark = mark_now();
+	pid_t pid = spawn(argv[0], argv);
+
+	cr_assert_eq(reap(pid), want_status);
+	pump_until(PROCCACHE_EVENT_EXIT, pid, mark, 1);
+	return the_exec(pid, mark);
+}
+
+/* A process kept alive on a pipe: "/bin/sh -c 'read x' ARGS..." or any
+ * @argv that reads stdin. Writing a line (let_go) ends it. */
+struct held {
+	pid_t pid;
+	int go;
+	size_t mark;
+};
+
+static struct held hold_full(const char *cwd, const char *path, char *const argv[])
+{
+	struct held h;
+	int fds[2];
+
+	cr_assert_eq(pipe(fds), 0);
+	h.mark = mark_now();
+	h.pid = spawn_full(cwd, fds[0], path, argv);
+	close(fds[0]);
+	h.go = fds[1];
+	return h;
+}
+
+/* Its exec, once the sensor has it; the process is still alive. */
+static struct seen held_exec(const struct held *h)
+{
+	return the_exec(h->pid, h->mark);
+}
+
+static void let_go(struct held *h, int want_status)
+{
+	cr_assert_eq(write(h->go, "\n", 1), 1);
+	close(h->go);
+	cr_assert_eq(reap(h->pid), want_status);
+	pump_until(PROCCACHE_EVENT_EXIT, h->pid, h->mark, 1);
+}
+
+/* ---- exact or best-effort ---------------------------------------------------- */
+
+/*
+ * May the image fields of @p be checked exactly? An image that lived long
+ * enough (@short_lived false) must be exact on every backend; a
+ * short-lived one only where the backend says so. Otherwise the fallback
+ * is checked: flagged vanished, no binary, no args. Logs which was seen.
+ */
+static bool image_exact(const struct sc_backend *b,
+			const struct proccache_process *p, bool short_lived,
+			const char *what)
+{
+	size_t len;
+
+	if (!short_lived || b->short_lived_image == SC_EXACT)
+		return true;
+	if (!(proccache_process__flags(p) & PROCCACHE_F_VANISHED)) {
+		cr_log_info("%s: best-effort %s of a short-lived image: read in time, checked exactly",
+			    b->name, what);
+		return true;
+	}
+	proccache_process__args(p, &len);
+	cr_expect_eq(len, 0, "%s: a vanished image must carry no args", b->name);
+	cr_expect_str_eq(proccache_process__binary(p), "",
+			 "%s: a vanished image must carry no binary", b->name);
+	cr_log_info("%s: best-effort %s of a short-lived image: gone before /proc could be read, flagged vanished (documented)",
+		    b->name, what);
+	return false;
+}
+
+/* ---- lineage ------------------------------------------------------------------ */
+
+/* Each level forks and execs the next, 64 deep; argv[1] is the level. The
+ * leaf waits on stdin, so that every level is alive until released. */
+#define CHAIN "if [ \"$1\" -gt 0 ]; then /bin/sh -c \"$0\" \"$0\" \"$(($1 - 1))\"; else read x; fi; exit $? # pc-chain"
+
+static size_t chain_args(int level, char *buf, size_t len)
+{
+	char n[16];
+
+	snprintf(n, sizeof(n), "%d", level);
+	return join_args((char *[]){ level == 64 ? "sh" : "/bin/sh", "-c", CHAIN,
+				     CHAIN, n, NULL },
+			 buf, len);
+}
+
+/* The cached exec since @mark whose args are @want, with a reference. */
+static struct proccache_process *exec_with_args(size_t mark, const char *want,
+						size_t want_len)
+{
+	struct proccache_process *p;
+	struct seen s;
+
+	for (size_t i = 0; count_seen(PROCCACHE_EVENT_EXEC, 0, mark, i, &s) > i; i++) {
+		p = proccache__lookup(pc, &s.key);
+		if (p && args_eq(p, want, want_len))
+			return p;
+		proccache_process__unref(p);
+	}
+	return NULL;
+}
+
+/* The exec since @mark whose parent is @parent. */
+static bool exec_of_parent(size_t mark, struct proccache_key parent,
+			   struct seen *ret)
+{
+	for (size_t i = 0; count_seen(PROCCACHE_EVENT_EXEC, 0, mark, i, ret) > i; i++)
+		if (key_eq(ret->parent, parent))
+			return true;
+	return false;
+}
+
+void sc_chain_64_deep_full_ancestry(const struct sc_backend *b)
+{
+	struct proccache_process *anc[128], *leaf = NULL;
+	struct proccache_key leaf_key;
+	uint64_t deadline;
+	char want[1024];
+	size_t want_len;
+	struct held h;
+	int n;
+
+	start(b);
+	h = hold_full(NULL, "/bin/sh", (char *[]){ "sh", "-c", CHAIN, CHAIN, "64", NULL });
+	want_len = chain_args(0, want, sizeof(want));
+	for (deadline = now_ms() + WAIT_MS; !leaf; proccache__sensor_poll(pc, 20)) {
+		cr_assert_lt(now_ms(), deadline, "no exec of the chain's leaf");
+		leaf = exec_with_args(h.mark, want, want_len);
+	}
+	leaf_key = proccache_process__key(leaf);
+	proccache_process__unref(leaf);
+
+	n = proccache__ancestors(pc, &leaf_key, NULL, 0, PROCCACHE_ANCESTORS_FULL);
+	cr_assert_geq(n, 65, "chain of %d", n);
+	n = proccache__ancestors(pc, &leaf_key, anc, 128, 0);
+	cr_assert_geq(n, 65);
+	for (int i = 0; i < 64; i++) {
+		want_len = chain_args(i + 1, want, sizeof(want));
+		cr_expect(args_eq(anc[i], want, want_len),
+			  "ancestor %d is not level %d", i, i + 1);
+		cr_expect(proccache_process__flags(anc[i]) & PROCCACHE_F_EXECVE);
+	}
+	cr_expect_eq(proccache_process__pid(anc[63]), (uint32_t)h.pid);
+	cr_expect(key_eq(proccache_process__key(anc[64]), self_key()),
+		  "the chain does not end at the test process");
+	for (int i = 0; i < n; i++)
+		proccache_process__unref(anc[i]);
+	let_go(&h, 0);
+}
+
+void sc_reexec_keeps_pid_new_key(const struct sc_backend *b)
+{
+	struct seen first, second, exit_ev;
+	struct proccache_process *p;
+	char want[128];
+	size_t want_len;
+	struct held h;
+
+	start(b);
+	h = hold_full(NULL, "/bin/sh", (char *[]){ "sh", "-c",
+		"exec /bin/sh -c 'read x; exit 4' pc-reexec", NULL });
+	pump_until(PROCCACHE_EVENT_EXEC, h.pid, h.mark, 2);
+	count_seen(PROCCACHE_EVENT_EXEC, h.pid, h.mark, 0, &first);
+	count_seen(PROCCACHE_EVENT_EXEC, h.pid, h.mark, 1, &second);
+	cr_assert(!key_eq(first.key, second.key));
+	cr_assert_lt(first.key.ktime, second.key.ktime);
+	cr_expect(key_eq(second.parent, first.key), "a re-exec's parent is its previous image");
+	cr_expect(key_eq(first.parent, self_key()));
+	/* The second image waits: exact. The first re-execs at once. */
+	p = lookup(second.key);
+	want_len = join_args((char *[]){ "/bin/sh", "-c", "read x; exit 4",
+					  "pc-reexec", NULL }, want, sizeof(want));
+	cr_expect(args_eq(p, want, want_len), "the waiting image's args differ");
+	proccache_process__unref(p);
+	p = lookup(first.key);
+	want_len = join_args((char *[]){ "sh", "-c",
+		"exec /bin/sh -c 'read x; exit 4' pc-reexec", NULL }, want, sizeof(want));
+	if (image_exact(b, p, true, "args"))
+		cr_expect(args_eq(p, want, want_len), "the first image's args differ");
+	proccache_process__unref(p);
+
+	let_go(&h, 4 << 8);
+	cr_assert_eq(count_seen(PROCCACHE_EVENT_EXEC, h.pid, h.mark, 0, NULL), 2);
+	p = lookup(first.key);
+	cr_expect_eq(proccache_process__state(p), PROCCACHE_STATE_RETIRED);
+	proccache_process__unref(p);
+	exit_ev = exit_of(h.pid, h.mark);
+	cr_expect(key_eq(exit_ev.key, second.key));
+	cr_expect_eq(exit_ev.code, 4);
+}
+
+void sc_clone_without_exec(const struct sc_backend *b)
+{
+	struct proccache_process *p, *self;
+	struct seen clone, exit_ev;
+	size_t mark;
+	pid_t pid;
+
+	start(b);
+	mark = mark_now();
+	pid = fork();
+	if (pid == 0)
+		_exit(3);
+	cr_assert_eq(WEXITSTATUS(reap(pid)), 3);
+	exit_ev = exit_of(pid, mark);
+	cr_assert_eq(count_seen(PROCCACHE_EVENT_CLONE, pid, mark, 0, &clone), 1);
+	cr_assert_eq(count_seen(PROCCACHE_EVENT_EXEC, pid, mark, 0, NULL), 0);
+	cr_expect_eq(clone.tid, (uint32_t)pid);
+	cr_expect(clone.flags & PROCCACHE_F_CLONE);
+	cr_expect(key_eq(clone.parent, self_key()));
+	cr_expect(key_eq(exit_ev.key, clone.key));
+	cr_expect_eq(exit_ev.code, 3);
+	p = lookup(clone.key);
+	self = proccache__lookup_pid(pc, getpid());
+	cr_expect_str_eq(proccache_process__binary(p), proccache_process__binary(self),
+			 "a clone shares its parent's image");
+	cr_expect_eq(proccache_process__state(p), PROCCACHE_STATE_EXITED);
+	proccache_process__unref(self);
+	proccache_process__unref(p);
+}
+
+static void *exec_from_thread(void *arg)
+{
+	(void)arg;
+	execl("/bin/true", "true", "pc-thread-exec", (char *)NULL);
+	_exit(126);
+}
+
+void sc_exec_from_non_leader_thread(const struct sc_backend *b)
+{
+	struct proccache_process *p;
+	char want[64];
+	size_t mark, want_len;
+	struct seen ex;
+	pid_t pid;
+
+	start(b);
+	mark = mark_now();
+	pid = fork();
+	if (pid == 0) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, exec_from_thread, NULL))
+			_exit(125);
+		for (;;)
+			pause();
+	}
+	cr_assert_eq(reap(pid), 0);
+	pump_until(PROCCACHE_EVENT_EXIT, pid, mark, 1);
+	ex = the_exec(pid, mark);
+	cr_expect_eq(ex.tid, (uint32_t)pid, "after exec the tid is the pid");
+	cr_expect(key_eq(ex.parent, self_key()));
+	p = lookup(ex.key);
+	want_len = join_args((char *[]){ "true", "pc-thread-exec", NULL }, want,
+			     sizeof(want));
+	if (image_exact(b, p, true, "args"))
+		cr_expect(args_eq(p, want, want_len));
+	cr_expect_eq(proccache_process__tid(p), (uint32_t)pid);
+	proccache_process__unref(p);
+	pump_idle();
+	cr_expect_eq(count_seen(PROCCACHE_EVENT_EXIT, pid, mark, 0, NULL), 1);
+	cr_expect_eq(count_seen(PROCCACHE_EVENT_CLONE, pid, mark, 0, NULL), 1,
+		     "the thread is not a process");
+}
+
+void sc_orphan_lineage_follows_creator(const struct sc_backend *b)
+{
+	struct seen a_clone, b_exec;
+	size_t mark;
+	pid_t a, orphan;
+	int fds[2], hold[2];
+
+	start(b);
+	cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	cr_assert_eq(pipe(fds), 0);
+	cr_assert_eq(pipe(hold), 0);
+	mark = mark_now();
+	a = fork();
+	if (a == 0) {
+		pid_t me = getpid(), child = fork();
+
+		if (child == 0) {
+			uint64_t until = now_ms() + WAIT_MS;
+
+			while (getppid() == me && now_ms() < until)
+				usleep(1000);
+			dup2(hold[0], STDIN_FILENO);
+			execl("/bin/sh", "sh", "-c", "read x # pc-orphan", (char *)NULL);
+			_exit(126);
+		}
+		if (write(fds[1], &child, sizeof(child)) != sizeof(child))
+			_exit(124);
+		_exit(0);
+	}
+	close(fds[1]);
+	close(hold[0]);
+	cr_assert_eq(read(fds[0], &orphan, sizeof(orphan)), (ssize_t)sizeof(orphan));
+	cr_assert_eq(reap(a), 0);
+	pump_until(PROCCACHE_EVENT_EXEC, orphan, mark, 1);
+	cr_assert_eq(count_seen(PROCCACHE_EVENT_CLONE, a, mark, 0, &a_clone), 1);
+	b_exec = the_exec(orphan, mark);
+	cr_expect(key_eq(b_exec.parent, a_clone.key),
+		  "the orphan's parent is its creator %u, not its new parent",
+		  (unsigned)a);
+	cr_assert_eq(write(hold[1], "\n", 1), 1);
+	cr_assert_eq(reap(orphan), 0, "the orphan was reparented to us");
+	pump_until(PROCCACHE_EVENT_EXIT, orphan, mark, 1);
+}
+
+void sc_child_of_process_started_before_sensor(const struct sc_backend *b)
+{
+	char hid[PROCCACHE_EXEC_ID_MAX], cid[PROCCACHE_EXEC_ID_MAX], want[128];
+	struct proccache_process *h, *c;
+	struct seen ex;
+	size_t mark, want_len, i;
+	pid_t pid;
+	int fds[2];
+
+	NEED_ROOT();
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[0], STDIN_FILENO);
+		close(fds[1]);
+		execl("/bin/sh", "sh", "-c",
+		      "read x; /bin/true pc-preexisting-child; exit 0", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	for (i = 0; i < 200; i++) {
+		char exe[PATH_MAX] = "", link[64];
+
+		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		if (readlink(link, exe, sizeof(exe) - 1) > 0 && !strstr(exe, "test_sensor"))
+			break;
+		usleep(5000);
+	}
+	start(b);
+	h = proccache__lookup_pid(pc, pid);
+	cr_assert_not_null(h, "the scan missed the pre-existing process");
+	cr_expect(proccache_process__flags(h) & PROCCACHE_F_PROCFS);
+	mark = mark_now();
+	cr_assert_eq(write(fds[1], "go\n", 3), 3);
+	cr_assert_eq(reap(pid), 0);
+	pump_until(PROCCACHE_EVENT_EXIT, pid, mark, 1);
+	pump_idle();
+
+	cr_assert(exec_of_parent(mark, proccache_process__key(h), &ex),
+		  "no exec of the child under the scanned process");
+	c = lookup(ex.key);
+	want_len = join_args((char *[]){ "/bin/true", "pc-preexisting-child", NULL },
+			     want, sizeof(want));
+	if (image_exact(b, c, true, "args"))
+		cr_expect(args_eq(c, want, want_len));
+	cr_assert_gt(proccache_process__exec_id(h, hid, sizeof(hid)), 0);
+	cr_assert_gt(proccache_process__parent_exec_id(c, cid, sizeof(cid)), 0);
+	cr_expect_str_eq(cid, hid);
+	proccache_process__unref(c);
+	proccache_process__unref(h);
+}
+
+/* ---- exits ------------------------------------------------------------------- */
+
+static pid_t sleeper(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+void sc_exit_codes_and_signals(const struct sc_backend *b)
+{
+	struct seen s, ex;
+	size_t mark;
+	pid_t pid;
+	int st;
+
+	start(b);
+	mark = mark_now();
+	pid = fork();
+	if (pid == 0)
+		_exit(42);
+	cr_assert_eq(WEXITSTATUS(reap(pid)), 42);
+	s = exit_of(pid, mark);
+	cr_expect_eq(s.code, 42);
+	cr_expect_eq(s.sig, 0);
+
+	for (int sig = SIGTERM; sig; sig = sig == SIGTERM ? SIGKILL : 0) {
+		mark = mark_now();
+		pid = sleeper();
+		pump_until(PROCCACHE_EVENT_CLONE, pid, mark, 1);
+		kill(pid, sig);
+		st = reap(pid);
+		cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == sig);
+		s = exit_of(pid, mark);
+		cr_expect_eq(s.sig, sig);
+		cr_expect_eq(s.code, 0);
+	}
+
+	mark = mark_now();
+	pid = spawn("/bin/sh", (char *[]){ "sh", "-c", "exit 200", NULL });
+	cr_assert_eq(WEXITSTATUS(reap(pid)), 200);
+	s = exit_of(pid, mark);
+	ex = the_exec(pid, mark);
+	cr_expect(key_eq(s.key, ex.key));
+	cr_expect_eq(s.code, 200);
+}
+
+static void *exit_alone(void *arg)
+{
+	long i = (long)arg;
+
+	usleep((useconds_t)i * 10000);
+	syscall(SYS_exit, i == 4 ? 5 : 0);
+	return NULL;
+}
+
+static void *sleep_forever(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static uint64_t duplicates(void)
+{
+	struct proccache_stats cs = { .sz = sizeof(cs) };
+
+	cr_assert_eq(proccache__stats(pc, &cs), 0);
+	return cs.duplicates + cs.out_of_order + cs.exit_unknown;
+}
+
+void sc_multithreaded_process_exits_once(const struct sc_backend *b)
+{
+	struct seen s, clone;
+	uint64_t dups;
+	size_t mark;
+	pid_t pid;
+	int st;
+
+	start(b);
+	dups = duplicates();
+	mark = mark_now();
+	pid = fork();
+	if (pid == 0) {
+		pthread_t t;
+
+		for (int i = 0; i < 8; i++)
+			pthread_create(&t, NULL, sleep_forever, NULL);
+		usleep(20000);
+		exit(7);
+	}
+	cr_assert_eq(WEXITSTATUS(reap(pid)), 7);
+	s = exit_of(pid, mark);
+	cr_expect_eq(s.code, 7);
+	pump_idle();
+	cr_expect_eq(count_seen(PROCCACHE_EVENT_EXIT, pid, mark, 0, NULL), 1);
+
+	/* The main thread leaves first, then each thread alone. */
+	mark = mark_now();
+	pid = fork();
+	if (pid == 0) {
+		pthread_t t;
+
+		for (long i = 1; i <= 4; i++)
+			pthread_create(&t, NULL, exit_alone, (void *)i);
+		pthread_exit(NULL);
+	}
+	st = reap(pid);
+	s = exit_of(pid, mark);
+	pump_idle();
+	cr_expect_eq(count_seen(PROCCACHE_EVENT_EXIT, pid, mark, 0, NULL), 1);
+	cr_assert_eq(count_seen(PROCCACHE_EVENT_CLONE, pid, mark, 0, &clone), 1);
+	if (b->exit_time_threads == SC_EXACT) {
+		cr_expect_eq(s.sig, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+		cr_expect_eq(s.code, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		cr_expect_geq(s.exit_time - clone.key.ktime, 40000000ull,
+			      "the exit came from a thread that was not the last");
+	} else {
+		/* the main thread's own exit: pthread_exit(), status 0 */
+		cr_expect_eq(s.sig, 0);
+		cr_expect_eq(s.code, 0);
+		cr_log_info("%s: best-effort exit: a process whose main thread leaves first is reported exited then (%.1f ms after its start, status %d), not when its last thread leaves (wait status %d) (documented)",
+			    b->name, (double)(s.exit_time - clone.key.ktime) / 1e6,
+			    s.code, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	}
+	cr_expect_eq(duplicates(), dups, "a thread's exit was reported as the process's");
+}
+
+/* ---- payload ------------------------------------------------------------------ */
+
+static char big5k[5001];
+static char *weird_argv[] = { "/bin/true", "with space", "quo\"te's", "new\nline",
+			      "tab\there", "", "\xff\xfe\x80 invalid", big5k, "", NULL };
+
+void sc_args_exact_bytes(const struct sc_backend *b)
+{
+	static char want[8192];
+	struct proccache_process *p;
+	size_t want_len;
+	struct seen ex;
+
+	start(b);
+	memset(big5k, 'x', sizeof(big5k) - 1);
+	want_len = join_args(weird_argv, want, sizeof(want));
+	ex = run(weird_argv, 0);
+	p = lookup(ex.key);
+	if (image_exact(b, p, true, "args and binary")) {
+		cr_expect(args_eq(p, want, want_len), "args differ");
+		cr_expect_not(proccache_process__flags(p) & PROCCACHE_F_ARGS_TRUNCATED);
+		cr_expect_str_eq(proccache_process__binary(p), "/usr/bin/true");
+	}
+	proccache_process__unref(p);
+}
+
+void sc_args_exact_bytes_alive(const struct sc_backend *b)
+{
+	static char want[8192];
+	char *argv[12] = { "/bin/sh", "-c", "read x" };
+	struct proccache_process *p;
+	size_t want_len;
+	struct held h;
+	struct seen ex;
+
+	start(b);
+	memset(big5k, 'x', sizeof(big5k) - 1);
+	for (int i = 1; weird_argv[i]; i++)
+		argv[i + 2] = weird_argv[i];
+	want_len = join_args(argv, want, sizeof(want));
+	h = hold_full(NULL, "/bin/sh", argv);
+	ex = held_exec(&h);
+	p = lookup(ex.key);
+	cr_expect(image_exact(b, p, false, "args"));
+	cr_expect(args_eq(p, want, want_len), "args differ");
+	cr_expect_not(proccache_process__flags(p) & PROCCACHE_F_ARGS_TRUNCATED);
+	cr_expect_str_eq(proccache_process__binary(p), "/usr/bin/dash");
+	proccache_process__unref(p);
+	let_go(&h, 0);
+}
+
+static void check_big_argv(const struct sc_backend *b, size_t args_max,
+			   size_t each, size_t count, bool alive)
+{
+	char *argv[8] = { alive ? "/bin/sh" : "/bin/true" }, *want;
+	size_t first = alive ? 3 : 1, want_len, len;
+	size_t cap = args_max ? args_max : 32768;
+	struct proccache_process *p;
+	const char *args;
+	struct held h;
+	struct seen ex;
+
+	start_with(b, args_max);
+	if (alive) {
+		argv[1] = "-c";
+		argv[2] = "read x";
+	}
+	for (size_t i = first; i < first + count; i++) {
+		argv[i] = malloc(each + 1);
+		memset(argv[i], 'a' + (int)i, each);
+		argv[i][each] = '\0';
+	}
+	want = malloc(count * (each + 1) + 64);
+	want_len = join_args(argv, want, count * (each + 1) + 64);
+	if (alive) {
+		h = hold_full(NULL, argv[0], argv);
+		ex = held_exec(&h);
+	} else {
+		ex = run(argv, 0);
+	}
+	p = lookup(ex.key);
+	if (image_exact(b, p, !alive, "args")) {
+		args = proccache_process__args(p, &len);
+		if (want_len > cap) {
+			cr_expect_eq(len, cap);
+			cr_expect(proccache_process__flags(p) & PROCCACHE_F_ARGS_TRUNCATED);
+		} else {
+			cr_expect_eq(len, want_len);
+			cr_expect_not(proccache_process__flags(p) & PROCCACHE_F_ARGS_TRUNCATED);
+		}
+		cr_expect(memcmp(args, want, len) == 0, "args differ");
+	}
+	proccache_process__unref(p);
+	if (alive)
+		let_go(&h, 0);
+	free(want);
+	for (size_t i = first; i < first + count; i++)
+		free(argv[i]);
+}
+
+void sc_argv_300k_truncated_at_default(const struct sc_backend *b)
+{
+	check_big_argv(b, 0, 100000, 3, false);
+}
+
+void sc_argv_300k_truncated_at_default_alive(const struct sc_backend *b)
+{
+	check_big_argv(b, 0, 100000, 3, true);
+}
+
+void sc_argv_300k_truncated_at_256k(const struct sc_backend *b)
+{
+	check_big_argv(b, 256 * 1024, 100000, 3, false);
+}
+
+void sc_argv_200k_whole_under_256k(const struct sc_backend *b)
+{
+	check_big_argv(b, 256 * 1024, 100000, 2, false);
+}
+
+void sc_argv_200k_whole_under_256k_alive(const struct sc_backend *b)
+{
+	check_big_argv(b, 256 * 1024, 100000, 2, true);
+}
+
+static char *deep_dir(char *path, size_t len)
+{
+	char base[] = "/tmp/pc-cwd.XXXXXX", *dir;
+
+	cr_assert_not_null(mkdtemp(base));
+	dir = realpath(base, NULL);
+	snprintf(path, len, "%s", dir);
+	free(dir);
+	for (int i = 0; i < 25; i++) {
+		size_t l = strlen(path);
+
+		snprintf(path + l, len - l, "/lvl %02d é 日本 \"q\"", i);
+		cr_assert_eq(mkdir(path, 0755), 0, "%s: %s", path, strerror(errno));
+	}
+	return path;
+}
+
+static void rm_deep_dir(char *path)
+{
+	for (int i = 0; i < 26; i++) {
+		rmdir(path);
+		*strrchr(path, '/') = '\0';
+	}
+}
+
+static void check_cwd(const struct sc_backend *b, bool alive)
+{
+	char path[PATH_MAX];
+	struct proccache_process *p;
+	struct held h;
+	struct seen ex;
+	size_t mark;
+	pid_t pid;
+
+	start(b);
+	deep_dir(path, sizeof(path));
+	if (alive) {
+		h = hold_full(path, "/bin/sh", (char *[]){ "sh", "-c", "read x", NULL });
+		ex = held_exec(&h);
+	} else {
+		mark = mark_now();
+		pid = spawn_full(path, -1, "/bin/true", (char *[]){ "true", NULL });
+		cr_assert_eq(reap(pid), 0);
+		pump_until(PROCCACHE_EVENT_EXIT, pid, mark, 1);
+		ex = the_exec(pid, mark);
+	}
+	p = lookup(ex.key);
+	if (image_exact(b, p, !alive, "cwd")) {
+		cr_expect_str_eq(proccache_process__cwd(p), path);
+		cr_expect_not(proccache_process__flags(p) &
+			      (PROCCACHE_F_CWD_ERROR | PROCCACHE_F_CWD_TRUNCATED));
+	}
+	proccache_process__unref(p);
+	if (alive)
+		let_go(&h, 0);
+	rm_deep_dir(path);
+}
+
+void sc_cwd_25_deep_spaces_non_ascii(const struct sc_backend *b)
+{
+	check_cwd(b, false);
+}
+
+void sc_cwd_25_deep_spaces_non_ascii_alive(const struct sc_backend *b)
+{
+	check_cwd(b, true);
+}
+
+static void check_memfd(const struct sc_backend *b, bool alive)
+{
+	const char *src_path = alive ? "/bin/sh" : "/bin/true";
+	struct proccache_process *p;
+	struct stat st;
+	struct seen ex;
+	size_t mark;
+	pid_t pid;
+	int fd, src, hold[2];
+
+	start(b);
+	fd = memfd_create("pc-memfd-bin", 0);
+	src = open(src_path, O_RDONLY);
+	cr_assert(fd >= 0 && src >= 0);
+	cr_assert_eq(fstat(src, &st), 0);
+	cr_assert_eq(sendfile(fd, src, NULL, (size_t)st.st_size), st.st_size);
+	close(src);
+	cr_assert_eq(pipe(hold), 0);
+	mark = mark_now();
+	pid = fork();
+	if (pid == 0) {
+		dup2(hold[0], STDIN_FILENO);
+		close(hold[1]);
+		fexecve(fd, alive ? (char *[]){ "memfd-sh", "-c", "read x", NULL } :
+				    (char *[]){ "memfd-true", NULL },
+			environ);
+		_exit(127);
+	}
+	close(hold[0]);
+	ex = the_exec(pid, mark);
+	p = lookup(ex.key);
+	if (image_exact(b, p, !alive, "binary")) {
+		cr_expect(proccache_process__flags(p) & PROCCACHE_F_UNLINKED);
+		cr_expect_eq(proccache_process__binary_nlink(p), 0);
+		cr_expect_not_null(strstr(proccache_process__binary(p), "memfd:pc-memfd-bin"),
+				   "binary %s", proccache_process__binary(p));
+	}
+	proccache_process__unref(p);
+	if (alive)
+		cr_assert_eq(write(hold[1], "\n", 1), 1);
+	close(hold[1]);
+	cr_assert_eq(reap(pid), 0);
+	close(fd);
+}
+
+void sc_exec_from_memfd_is_unlinked(const struct sc_backend *b)
+{
+	check_memfd(b, false);
+}
+
+void sc_exec_from_memfd_is_unlinked_alive(const struct sc_backend *b)
+{
+	check_memfd(b, true);
+}
+
+static bool make_setuid_copy(char *dir, size_t dirlen, char *bin, size_t binlen)
+{
+	struct statvfs vfs;
+	struct stat st;
+	int in, out;
+
+	snprintf(dir, dirlen, "/var/tmp/pc-suid.XXXXXX");
+	if (!mkdtemp(dir)) {
+		snprintf(dir, dirlen, "/tmp/pc-suid.XXXXXX");
+		cr_assert_not_null(mkdtemp(dir));
+	}
+	cr_assert_eq(chmod(dir, 0755), 0);
+	cr_assert_eq(statvfs(dir, &vfs), 0);
+	if (vfs.f_flag & ST_NOSUID)
+		return false;
+	snprintf(bin, binlen, "%s/pc-id", dir);
+	in = open("/usr/bin/id", O_RDONLY);
+	out = open(bin, O_WRONLY | O_CREAT | O_EXCL, 0755);
+	cr_assert(in >= 0 && out >= 0);
+	cr_assert_eq(fstat(in, &st), 0);
+	cr_assert_eq(sendfile(out, in, NULL, (size_t)st.st_size), st.st_size);
+	close(in);
+	close(out);
+	cr_assert_eq(chown(bin, 0, 0), 0);
+	cr_assert_eq(chmod(bin, 04755), 0);
+	return true;
+}
+
+void sc_setuid_binary_run_by_unprivileged_user(const struct sc_backend *b)
+{
+	char dir[64], bin[96];
+	struct proccache_process *p;
+	struct seen ex;
+	size_t mark;
+	pid_t pid;
+
+	start(b);
+	if (!make_setuid_copy(dir, sizeof(dir), bin, sizeof(bin))) {
+		rmdir(dir);
+		cr_skip_test("the temporary directory is mounted nosuid");
+	}
+	mark = mark_now();
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, STDOUT_FILENO);
+		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(125);
+		execl(bin, "pc-id", "-u", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(reap(pid), 0);
+	pump_until(PROCCACHE_EVENT_EXIT, pid, mark, 1);
+	ex = the_exec(pid, mark);
+	p = lookup(ex.key);
+	if (b->setid_flags == SC_EXACT) {
+		cr_expect(proccache_process__flags(p) & PROCCACHE_F_SETUID);
+		cr_expect_not(proccache_process__flags(p) & PROCCACHE_F_SETGID);
+	} else {
+		cr_expect_not(proccache_process__flags(p) &
+			      (PROCCACHE_F_SETUID | PROCCACHE_F_SETGID));
+		cr_log_info("%s: set-id flags are not tracked (documented)", b->name);
+	}
+	if (image_exact(b, p, true, "creds and binary")) {
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_UID), NOBODY);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_EUID), 0);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_SUID), 0);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_GID), NOBODY);
+		cr_expect_str_eq(proccache_process__binary(p), bin);
+	}
+	proccache_process__unref(p);
+	unlink(bin);
+	rmdir(dir);
+}
+
+static void check_attrs(const struct proccache_process *p, const char *binary)
+{
+	char target[64];
+	unsigned long ino;
+	struct stat st;
+
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_EUID), geteuid());
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_FSGID), getegid());
+	cr_expect_eq(proccache_process__caps(p, PROCCACHE_CAP_PERMITTED) != 0,
+		     geteuid() == 0);
+	cr_assert_gt(readlink("/proc/self/ns/mnt", target, sizeof(target) - 1), 0);
+	cr_assert_eq(sscanf(target, "mnt:[%lu]", &ino), 1);
+	cr_expect_eq(proccache_process__ns(p, PROCCACHE_NS_MNT), ino);
+	cr_expect_neq(proccache_process__ns(p, PROCCACHE_NS_PID), 0);
+	cr_expect_neq(proccache_process__ns(p, PROCCACHE_NS_USER), 0);
+	cr_expect_neq(proccache_process__ns(p, PROCCACHE_NS_NET), 0);
+	cr_expect_neq(proccache_process__cgroup_id(p), 0);
+	cr_assert_eq(stat(binary, &st), 0);
+	cr_expect_eq(proccache_process__binary_inode(p), st.st_ino);
+	cr_expect_eq(proccache_process__binary_nlink(p), st.st_nlink);
+	cr_expect_eq(proccache_process__nspid(p), proccache_process__pid(p));
+}
+
+void sc_creds_caps_namespaces_cgroup(const struct sc_backend *b)
+{
+	struct proccache_process *p;
+	struct seen ex;
+
+	start(b);
+	ex = run((char *[]){ "/bin/true", NULL }, 0);
+	p = lookup(ex.key);
+	if (image_exact(b, p, true, "creds, caps, namespaces, cgroup"))
+		check_attrs(p, "/usr/bin/true");
+	proccache_process__unref(p);
+}
+
+void sc_creds_caps_namespaces_cgroup_alive(const struct sc_backend *b)
+{
+	struct proccache_process *p;
+	struct held h;
+	struct seen ex;
+
+	start(b);
+	h = hold_full(NULL, "/bin/sh", (char *[]){ "sh", "-c", "read x", NULL });
+	ex = held_exec(&h);
+	p = lookup(ex.key);
+	check_attrs(p, "/usr/bin/dash");
+	proccache_process__unref(p);
+	let_go(&h, 0);
+}
+
+/* A live process changes uid and gid; the cache follows if the backend
+ * sees such changes. */
+void sc_creds_change_of_live_process(const struct sc_backend *b)
+{
+	struct proccache_process *p;
+	struct seen clone;
+	size_t mark;
+	pid_t pid;
+	int go[2], done[2];
+	char c;
+
+	start(b);
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(done), 0);
+	mark = mark_now();
+	pid = fork();
+	if (pid == 0) {
+		close(go[1]);
+		close(done[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		if (setresgid(1234, 1235, 1236) || setresuid(4321, 4322, 4323))
+			_exit(2);
+		if (write(done[1], "d", 1) != 1)
+			_exit(3);
+		(void)!read(go[0], &c, 1);
+		_exit(0);
+	}
+	close(go[0]);
+	close(done[1]);
+	pump_until(PROCCACHE_EVENT_CLONE, pid, mark, 1);
+	count_seen(PROCCACHE_EVENT_CLONE, pid, mark, 0, &clone);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(read(done[0], &c, 1), 1);
+	if (b->creds_change == SC_EXACT) {
+		/* one CREDS event or two: the first may carry both changes */
+		pump_until(PROCCACHE_EVENT_CREDS, pid, mark, 1);
+		for (uint64_t until = now_ms() + WAIT_MS;; proccache__sensor_poll(pc, 20)) {
+			p = lookup(clone.key);
+			if (proccache_process__cred(p, PROCCACHE_CRED_UID) == 4321 &&
+			    proccache_process__cred(p, PROCCACHE_CRED_GID) == 1234)
+				break;
+			proccache_process__unref(p);
+			cr_assert_lt(now_ms(), until, "the creds never changed");
+		}
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_UID), 4321);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_EUID), 4322);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_SUID), 4323);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_FSUID), 4322);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_GID), 1234);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_EGID), 1235);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_SGID), 1236);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_FSGID), 1235);
+		cr_expect_eq(proccache_process__state(p), PROCCACHE_STATE_LIVE);
+	} else {
+		pump_idle();
+		cr_expect_eq(count_seen(PROCCACHE_EVENT_CREDS, pid, mark, 0, NULL), 0);
+		p = lookup(clone.key);
+		cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_UID), getuid(),
+			     "creds stay as at clone or exec");
+		cr_log_info("%s: credential changes of a live process are not tracked (documented)",
+			    b->name);
+	}
+	proccache_process__unref(p);
+	close(go[1]);
+	cr_assert_eq(reap(pid), 0);
+}
+
+/* ---- pid reuse ----------------------------------------------------------------- */
+
+static pid_t fork_after(pid_t last)
+{
+	char buf[32];
+	int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
+	int len = snprintf(buf, sizeof(buf), "%d", last);
+
+	cr_assert_geq(fd, 0, "ns_last_pid: %s", strerror(errno));
+	cr_assert_eq(write(fd, buf, (size_t)len), len);
+	close(fd);
+	return spawn("/bin/true", (char *[]){ "/bin/true", "pc-reuse-b", NULL });
+}
+
+void sc_host_pid_reuse_gives_distinct_exec_ids(const struct sc_backend *b)
+{
+	char ida[PROCCACHE_EXEC_ID_MAX], idb[PROCCACHE_EXEC_ID_MAX];
+	struct proccache_process *pa, *pb;
+	struct seen a_exec, b_exec;
+	size_t mark = 0;
+	pid_t a = 0, again = -1;
+
+	start(b);
+	for (int attempt = 0; attempt < 50 && again != a; attempt++) {
+		mark = mark_now();
+		a = spawn("/bin/true", (char *[]){ "/bin/true", "pc-reuse-a", NULL });
+		cr_assert_eq(reap(a), 0);
+		again = fork_after(a - 1);
+		cr_assert_eq(reap(again), 0);
+	}
+	cr_assert_eq(again, a, "could not get pid %d again", a);
+	pump_until(PROCCACHE_EVENT_EXIT, a, mark, 2);
+	pump_until(PROCCACHE_EVENT_EXEC, a, mark, 2);
+	count_seen(PROCCACHE_EVENT_EXEC, a, mark, 0, &a_exec);
+	count_seen(PROCCACHE_EVENT_EXEC, a, mark, 1, &b_exec);
+	cr_assert(!key_eq(a_exec.key, b_exec.key));
+	pa = lookup(a_exec.key);
+	pb = lookup(b_exec.key);
+	cr_assert_gt(proccache_process__exec_id(pa, ida, sizeof(ida)), 0);
+	cr_assert_gt(proccache_process__exec_id(pb, idb, sizeof(idb)), 0);
+	cr_expect_str_neq(ida, idb);
+	cr_expect_eq(proccache_process__state(pa), PROCCACHE_STATE_EXITED);
+	cr_expect_eq(proccache_process__state(pb), PROCCACHE_STATE_EXITED);
+	cr_expect_not(proccache_process__flags(pa) & PROCCACHE_F_EXIT_INFERRED);
+	proccache_process__unref(pa);
+	proccache_process__unref(pb);
+}
+
+/* ---- driving ---------------------------------------------------------------------- */
+
+static _Atomic pid_t thread_target;
+static _Atomic int thread_saw_exit;
+
+static int on_exit_in_thread(struct proccache *cache, const struct proccache_event *ev,
+			     const struct proccache_process *p,
+			     const struct proccache_process *parent, void *userdata)
+{
+	(void)cache;
+	(void)parent;
+	(void)userdata;
+	if (ev->type == PROCCACHE_EVENT_EXIT &&
+	    proccache_process__pid(p) == (uint32_t)thread_target)
+		thread_saw_exit = 1;
+	return 0;
+}
+
+void sc_library_thread_drives_the_sensor(const struct sc_backend *b)
+{
+	uint64_t deadline;
+	pid_t pid;
+
+	start(b);
+	cr_assert_not_null(proccache__subscribe(pc, PROCCACHE_EVENT_EXIT,
+						on_exit_in_thread, NULL, NULL));
+	cr_assert_eq(proccache__sensor_thread_start(pc), 0);
+	cr_expect_eq(proccache__sensor_thread_start(pc), -EALREADY);
+	cr_expect_eq(proccache__sensor_consume(pc), -EBUSY);
+	cr_expect_eq(proccache__sensor_poll(pc, 0), -EBUSY);
+	pid = fork();
+	if (pid == 0) {
+		usleep(50000);
+		_exit(9);
+	}
+	thread_target = pid;
+	cr_assert_eq(WEXITSTATUS(reap(pid)), 9);
+	deadline = now_ms() + WAIT_MS;
+	while (!thread_saw_exit && now_ms() < deadline)
+		usleep(1000);
+	cr_expect(thread_saw_exit, "the library thread did not deliver the exit");
+	cr_assert_eq(proccache__sensor_thread_stop(pc), 0);
+	cr_expect_geq(proccache__sensor_consume(pc), 0);
+}
+
+void sc_counters(const struct sc_backend *b)
+{
+	struct proccache_sensor_stats st = { .sz = sizeof(st) };
+
+	start(b);
+	run((char *[]){ "/bin/true", NULL }, 0);
+	cr_assert_eq(proccache__sensor_stats(pc, &st), 0);
+	cr_expect_gt(st.scanned, 1);
+	cr_expect_geq(st.records, 3);
+	cr_expect_eq(st.malformed, 0);
+	cr_expect_eq(st.lost, 0);
+	cr_expect_eq(st.backend, b->backend);
+	cr_expect_eq(st.fallback_errno, 0, "an explicit backend is not a fallback");
+	cr_expect_eq(st.foreign, 0);
+}
