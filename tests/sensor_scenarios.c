@@ -28,12 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sensor_harness.h"
 #include "sensor_scenarios.h"
 
 extern char **environ;
-
-#define WAIT_MS 10000
-#define NOBODY 65534
 
 const struct sc_backend sc_bpf = {
 	.name = "bpf",
@@ -42,6 +40,7 @@ const struct sc_backend sc_bpf = {
 	.setid_flags = SC_EXACT,
 	.exit_time_threads = SC_EXACT,
 	.creds_change = SC_NOT_TRACKED,
+	.exec_map = true,
 };
 
 const struct sc_backend sc_netlink = {
@@ -51,157 +50,18 @@ const struct sc_backend sc_netlink = {
 	.setid_flags = SC_NOT_TRACKED,
 	.exit_time_threads = SC_BEST_EFFORT,
 	.creds_change = SC_EXACT,
+	.exec_map = false,
 };
-
-/* ---- what the callbacks saw ---------------------------------------------- */
-
-struct seen {
-	uint32_t type, pid, tid;
-	struct proccache_key key, parent;
-	int32_t code, sig;
-	uint32_t flags;
-	uint64_t lost, exit_time;
-};
-
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct seen *seen;
-static size_t nseen, capseen;
-static char logbuf[1 << 16];
-static size_t loglen;
-static struct proccache *pc;
-
-static void log_sink(enum proccache_log_level level, const char *msg,
-		     void *userdata)
-{
-	size_t n = strlen(msg);
-
-	(void)userdata;
-	if (getenv("PC_TEST_LOG"))
-		fprintf(stderr, "[%d] %s\n", level, msg);
-	if (level > PROCCACHE_LOG_INFO)
-		return;
-	pthread_mutex_lock(&lock);
-	if (loglen + n + 2 < sizeof(logbuf)) {
-		memcpy(logbuf + loglen, msg, n);
-		loglen += n;
-		logbuf[loglen++] = '\n';
-		logbuf[loglen] = '\0';
-	}
-	pthread_mutex_unlock(&lock);
-}
-
-static int on_event(struct proccache *cache, const struct proccache_event *ev,
-		    const struct proccache_process *p,
-		    const struct proccache_process *parent, void *userdata)
-{
-	struct seen s = { .type = ev->type, .lost = ev->lost };
-
-	(void)cache;
-	(void)parent;
-	(void)userdata;
-	if (p) {
-		s.pid = proccache_process__pid(p);
-		s.tid = proccache_process__tid(p);
-		s.key = proccache_process__key(p);
-		s.parent = proccache_process__parent_key(p);
-		s.code = proccache_process__exit_code(p);
-		s.sig = proccache_process__exit_signal(p);
-		s.flags = proccache_process__flags(p);
-		s.exit_time = proccache_process__exit_time(p);
-	}
-	pthread_mutex_lock(&lock);
-	if (nseen == capseen) {
-		capseen = capseen ? capseen * 2 : 1024;
-		seen = realloc(seen, capseen * sizeof(*seen));
-	}
-	seen[nseen++] = s;
-	pthread_mutex_unlock(&lock);
-	return 0;
-}
-
-static size_t mark_now(void)
-{
-	size_t n;
-
-	pthread_mutex_lock(&lock);
-	n = nseen;
-	pthread_mutex_unlock(&lock);
-	return n;
-}
-
-/* Events of @type (a mask) for @pid (0: any) since @from; copies the
- * @nth one to @ret. */
-static size_t count_seen(uint32_t type, uint32_t pid, size_t from, size_t nth,
-			 struct seen *ret)
-{
-	size_t count = 0;
-
-	pthread_mutex_lock(&lock);
-	for (size_t i = from; i < nseen; i++) {
-		if (!(seen[i].type & type) || (pid && seen[i].pid != pid))
-			continue;
-		if (count++ == nth && ret)
-			*ret = seen[i];
-	}
-	pthread_mutex_unlock(&lock);
-	return count;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void pump_until(uint32_t type, uint32_t pid, size_t from, size_t n)
-{
-	uint64_t deadline = now_ms() + WAIT_MS;
-
-	while (count_seen(type, pid, from, 0, NULL) < n) {
-		int r = proccache__sensor_poll(pc, 50);
-
-		cr_assert_geq(r, 0, "sensor_poll: %s", strerror(-r));
-		cr_assert_lt(now_ms(), deadline,
-			     "timed out waiting for event %#x of pid %u", type, pid);
-	}
-}
-
-/* Anything still in flight (longer than the netlink settle window). */
-static void pump_idle(void)
-{
-	for (uint64_t until = now_ms() + 150; now_ms() < until;)
-		proccache__sensor_poll(pc, 20);
-}
 
 /* ---- set-up ---------------------------------------------------------------- */
 
-#define NEED_ROOT()                                                            \
-	do {                                                                   \
-		if (geteuid() != 0) {                                          \
-			fprintf(stderr, "SKIPPED %s: needs root to run a kernel sensor\n", \
-				__func__);                                     \
-			cr_skip_test("needs root to run a kernel sensor");     \
-		}                                                              \
-	} while (0)
-
 static void start_with(const struct sc_backend *b, size_t args_max)
 {
-	PROCCACHE_OPTS(proccache_opts, o, .grace_ns = 600ull * 1000000000ull);
 	PROCCACHE_OPTS(proccache_sensor_opts, so, .backend = b->backend,
 		       .args_max = args_max);
-	int err;
 
 	NEED_ROOT();
-	proccache_set_log(log_sink, NULL);
-	pc = proccache__new(&o);
-	cr_assert_not_null(pc);
-	cr_assert_not_null(proccache__subscribe(pc, 0x1f, on_event, NULL, NULL));
-	err = proccache__sensor_start(pc, &so);
-	cr_assert_eq(err, 0, "%s sensor_start: %s\n%s", b->name, strerror(-err),
-		     logbuf);
-	cr_assert_str_eq(proccache__sensor_backend(pc), b->name);
+	start_sensor(&so, b->name);
 }
 
 static void start(const struct sc_backend *b)
@@ -211,122 +71,10 @@ static void start(const struct sc_backend *b)
 
 void sc_fini(void)
 {
-	proccache__free(pc);
-	pc = NULL;
+	harness_fini();
 }
 
 /* ---- processes ------------------------------------------------------------- */
-
-static pid_t spawn_full(const char *cwd, int in_fd, const char *path,
-			char *const argv[])
-{
-	pid_t pid = fork();
-
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0)
-			dup2(null, STDOUT_FILENO);
-		if (in_fd >= 0)
-			dup2(in_fd, STDIN_FILENO);
-		if (cwd && chdir(cwd))
-			_exit(126);
-		execv(path, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static pid_t spawn(const char *path, char *const argv[])
-{
-	return spawn_full(NULL, -1, path, argv);
-}
-
-static int reap(pid_t pid)
-{
-	int status;
-
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return status;
-}
-
-static struct proccache_key self_key(void)
-{
-	struct proccache_process *p = proccache__lookup_pid(pc, getpid());
-	struct proccache_key k;
-
-	cr_assert_not_null(p, "the test process is not cached");
-	k = proccache_process__key(p);
-	proccache_process__unref(p);
-	return k;
-}
-
-static bool key_eq(struct proccache_key a, struct proccache_key b)
-{
-	return a.pid == b.pid && a.ktime == b.ktime;
-}
-
-static struct proccache_process *lookup(struct proccache_key k)
-{
-	struct proccache_process *p = proccache__lookup(pc, &k);
-
-	cr_assert_not_null(p, "key %u/%llu is not cached", k.pid,
-			   (unsigned long long)k.ktime);
-	return p;
-}
-
-static size_t join_args(char *const argv[], char *buf, size_t len)
-{
-	size_t n = 0;
-
-	for (; *argv; argv++) {
-		size_t l = strlen(*argv) + 1;
-
-		cr_assert_leq(n + l, len);
-		memcpy(buf + n, *argv, l);
-		n += l;
-	}
-	return n;
-}
-
-static bool args_eq(const struct proccache_process *p, const char *want,
-		    size_t want_len)
-{
-	size_t len;
-	const char *args = proccache_process__args(p, &len);
-
-	return len == want_len && memcmp(args, want, len) == 0;
-}
-
-static struct seen the_exec(pid_t pid, size_t from)
-{
-	struct seen s;
-
-	pump_until(PROCCACHE_EVENT_EXEC, pid, from, 1);
-	cr_assert_eq(count_seen(PROCCACHE_EVENT_EXEC, pid, from, 0, &s), 1);
-	return s;
-}
-
-static struct seen exit_of(pid_t pid, size_t from)
-{
-	struct seen s;
-
-	pump_until(PROCCACHE_EVENT_EXIT, pid, from, 1);
-	cr_assert_eq(count_seen(PROCCACHE_EVENT_EXIT, pid, from, 0, &s), 1);
-	return s;
-}
-
-/* Spawn @argv, wait for it and its exit; its exec. */
-static struct seen run(char *const argv[], int want_status)
-{
-	size_t mark = mark_now();
-	pid_t pid = spawn(argv[0], argv);
-
-	cr_assert_eq(reap(pid), want_status);
-	pump_until(PROCCACHE_EVENT_EXIT, pid, mark, 1);
-	return the_exec(pid, mark);
-}
 
 /* A process kept alive on a pipe: "/bin/sh -c 'read x' ARGS..." or any
  * @argv that reads stdin. Writing a line (let_go) ends it. */
@@ -435,15 +183,40 @@ static bool exec_of_parent(size_t mark, struct proccache_key parent,
 	return false;
 }
 
+/* The leaf's 64 ancestors are the chain's levels, then the test process. */
+static void check_chain(struct proccache_key leaf_key, pid_t top, const char *when)
+{
+	struct proccache_process *anc[128];
+	char want[1024];
+	size_t want_len;
+	int n;
+
+	n = proccache__ancestors(pc, &leaf_key, NULL, 0, PROCCACHE_ANCESTORS_FULL);
+	cr_assert_geq(n, 65, "%s: chain of %d", when, n);
+	n = proccache__ancestors(pc, &leaf_key, anc, 128, 0);
+	cr_assert_geq(n, 65, "%s", when);
+	for (int i = 0; i < 64; i++) {
+		want_len = chain_args(i + 1, want, sizeof(want));
+		cr_expect(args_eq(anc[i], want, want_len),
+			  "%s: ancestor %d is not level %d", when, i, i + 1);
+		cr_expect(proccache_process__flags(anc[i]) & PROCCACHE_F_EXECVE);
+	}
+	cr_expect_eq(proccache_process__pid(anc[63]), (uint32_t)top);
+	cr_expect(key_eq(proccache_process__key(anc[64]), self_key()),
+		  "%s: the chain does not end at the test process", when);
+	for (int i = 0; i < n; i++)
+		proccache_process__unref(anc[i]);
+}
+
+/* The ancestry holds while the chain lives and once it has exited. */
 void sc_chain_64_deep_full_ancestry(const struct sc_backend *b)
 {
-	struct proccache_process *anc[128], *leaf = NULL;
+	struct proccache_process *leaf = NULL;
 	struct proccache_key leaf_key;
 	uint64_t deadline;
 	char want[1024];
 	size_t want_len;
 	struct held h;
-	int n;
 
 	start(b);
 	h = hold_full(NULL, "/bin/sh", (char *[]){ "sh", "-c", CHAIN, CHAIN, "64", NULL });
@@ -454,23 +227,9 @@ void sc_chain_64_deep_full_ancestry(const struct sc_backend *b)
 	}
 	leaf_key = proccache_process__key(leaf);
 	proccache_process__unref(leaf);
-
-	n = proccache__ancestors(pc, &leaf_key, NULL, 0, PROCCACHE_ANCESTORS_FULL);
-	cr_assert_geq(n, 65, "chain of %d", n);
-	n = proccache__ancestors(pc, &leaf_key, anc, 128, 0);
-	cr_assert_geq(n, 65);
-	for (int i = 0; i < 64; i++) {
-		want_len = chain_args(i + 1, want, sizeof(want));
-		cr_expect(args_eq(anc[i], want, want_len),
-			  "ancestor %d is not level %d", i, i + 1);
-		cr_expect(proccache_process__flags(anc[i]) & PROCCACHE_F_EXECVE);
-	}
-	cr_expect_eq(proccache_process__pid(anc[63]), (uint32_t)h.pid);
-	cr_expect(key_eq(proccache_process__key(anc[64]), self_key()),
-		  "the chain does not end at the test process");
-	for (int i = 0; i < n; i++)
-		proccache_process__unref(anc[i]);
+	check_chain(leaf_key, h.pid, "alive");
 	let_go(&h, 0);
+	check_chain(leaf_key, h.pid, "exited");
 }
 
 void sc_reexec_keeps_pid_new_key(const struct sc_backend *b)
@@ -491,6 +250,12 @@ void sc_reexec_keeps_pid_new_key(const struct sc_backend *b)
 	cr_assert_lt(first.key.ktime, second.key.ktime);
 	cr_expect(key_eq(second.parent, first.key), "a re-exec's parent is its previous image");
 	cr_expect(key_eq(first.parent, self_key()));
+	if (b->exec_map) {
+		struct pc_exec_value v = map_entry(h.pid);
+
+		cr_expect(key_eq(map_key(v.key), second.key));
+		cr_expect(key_eq(map_key(v.parent), first.key), "the map agrees with the cache");
+	}
 	/* The second image waits: exact. The first re-execs at once. */
 	p = lookup(second.key);
 	want_len = join_args((char *[]){ "/bin/sh", "-c", "read x; exit 4",
@@ -627,6 +392,13 @@ void sc_orphan_lineage_follows_creator(const struct sc_backend *b)
 	cr_expect(key_eq(b_exec.parent, a_clone.key),
 		  "the orphan's parent is its creator %u, not its new parent",
 		  (unsigned)a);
+	if (b->exec_map) {
+		/* The kernel's map says the same, for host BPF programs. */
+		struct pc_exec_value v = map_entry(orphan);
+
+		cr_expect(key_eq(map_key(v.key), b_exec.key));
+		cr_expect(key_eq(map_key(v.parent), a_clone.key));
+	}
 	cr_assert_eq(write(hold[1], "\n", 1), 1);
 	cr_assert_eq(reap(orphan), 0, "the orphan was reparented to us");
 	pump_until(PROCCACHE_EVENT_EXIT, orphan, mark, 1);
@@ -1138,6 +910,12 @@ void sc_setuid_binary_run_by_unprivileged_user(const struct sc_backend *b)
 		cr_expect_str_eq(proccache_process__binary(p), bin);
 	}
 	proccache_process__unref(p);
+
+	/* Root running it gains nothing. */
+	ex = run((char *[]){ bin, "-u", NULL }, 0);
+	p = lookup(ex.key);
+	cr_expect_not(proccache_process__flags(p) & PROCCACHE_F_SETUID);
+	proccache_process__unref(p);
 	unlink(bin);
 	rmdir(dir);
 }
@@ -1294,6 +1072,7 @@ void sc_host_pid_reuse_gives_distinct_exec_ids(const struct sc_backend *b)
 	cr_assert_eq(again, a, "could not get pid %d again", a);
 	pump_until(PROCCACHE_EVENT_EXIT, a, mark, 2);
 	pump_until(PROCCACHE_EVENT_EXEC, a, mark, 2);
+	cr_assert_eq(count_seen(PROCCACHE_EVENT_EXEC, a, mark, 0, NULL), 2);
 	count_seen(PROCCACHE_EVENT_EXEC, a, mark, 0, &a_exec);
 	count_seen(PROCCACHE_EVENT_EXEC, a, mark, 1, &b_exec);
 	cr_assert(!key_eq(a_exec.key, b_exec.key));

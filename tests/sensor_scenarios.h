@@ -2,9 +2,10 @@
 /*
  * Real-process scenarios any sensor must pass, in one table run against
  * each backend (tests/test_sensor_netlink.c runs it on netlink and on BPF).
- * They mirror the real-process tests of tests/test_sensor_bpf.c one to one
- * (same names), plus "_alive" variants where a field is best-effort for a
- * backend: there the process is kept alive so that the field is exact.
+ * They are the BPF sensor's real-process tests (test_sensor_bpf.c keeps
+ * only what is BPF-specific), plus "_alive" variants where a field is
+ * best-effort for a backend: there the process is kept alive so that the
+ * field is exact.
  *
  * What a backend gets exactly and what only at best is declared below,
  * per backend; a best-effort check accepts the exact value or the
@@ -40,6 +41,10 @@ struct sc_backend {
 	enum sc_accuracy exit_time_threads;
 	/* uid/gid changes of a live process (setresuid(2) and friends). */
 	enum sc_accuracy creds_change;
+	/* The backend keeps the kernel's exec map (pid -> key, parent key)
+	 * for host BPF programs: the scenarios check it agrees with the
+	 * cache. */
+	bool exec_map;
 };
 
 extern const struct sc_backend sc_bpf, sc_netlink;
