@@ -302,33 +302,34 @@ PROCCACHE_API int proccache__sensor_fd(struct proccache *pc)
 	return s ? s->ops->fd(s) : -ENODEV;
 }
 
+/* The sensor the host's own loop may drive: none while the library's
+ * thread is the ingest thread. */
+static int host_driven(struct proccache *pc, struct pc_sensor **ret)
+{
+	if (!pc)
+		return -EINVAL;
+	*ret = sensor_of(pc);
+	if (!*ret)
+		return -ENODEV;
+	return (*ret)->thread_running ? -EBUSY : 0;
+}
+
 PROCCACHE_API int proccache__sensor_consume(struct proccache *pc)
 {
 	struct pc_sensor *s;
+	int err = host_driven(pc, &s);
 
-	if (!pc)
-		return -EINVAL;
-	s = sensor_of(pc);
-	if (!s)
-		return -ENODEV;
-	if (s->thread_running)
-		return -EBUSY;
-	return s->ops->consume(s);
+	return err ? err : s->ops->consume(s);
 }
 
 PROCCACHE_API int proccache__sensor_poll(struct proccache *pc, int timeout_ms)
 {
 	struct pc_sensor *s;
 	struct pollfd pfd;
-	int n;
+	int n = host_driven(pc, &s);
 
-	if (!pc)
-		return -EINVAL;
-	s = sensor_of(pc);
-	if (!s)
-		return -ENODEV;
-	if (s->thread_running)
-		return -EBUSY;
+	if (n)
+		return n;
 	pfd = (struct pollfd){ .fd = s->ops->fd(s), .events = POLLIN };
 	n = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms);
 	if (n < 0)
