@@ -1130,6 +1130,23 @@ static int list_pids(const struct procfs_ctx *ctx, struct scan_list *l)
 	return err == -ENOMEM ? err : 0;
 }
 
+int pc_procfs_list(const char *prefix, pc_procfs_list_fn fn, void *userdata)
+{
+	struct scan_list l = { 0 };
+	struct procfs_ctx ctx;
+	int err;
+
+	if (!fn)
+		return -EINVAL;
+	err = ctx_init(&ctx, prefix, false);
+	if (!err)
+		err = list_pids(&ctx, &l);
+	for (size_t i = 0; !err && i < l.n; i++)
+		err = fn(l.v[i].pid, ticks_to_ns(l.v[i].start), userdata);
+	free(l.v);
+	return err;
+}
+
 /*
  * Sorting by start time puts parents first except within one clock tick,
  * where pid order is wrong after the pid counter wraps. Rank each entry by

@@ -79,6 +79,14 @@ int pc_procfs_scan(const char *prefix, size_t args_max, pc_procfs_scan_fn fn,
  */
 int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns);
 
+/* Every process under @prefix (NULL = "/proc") with its start time in ns of
+ * CLOCK_BOOTTIME, in directory order, without reading anything else; a
+ * process that vanishes meanwhile is left out. @fn's negative return stops
+ * and is returned. 0 or -errno. */
+typedef int (*pc_procfs_list_fn)(uint32_t pid, uint64_t start_ns,
+				 void *userdata);
+int pc_procfs_list(const char *prefix, pc_procfs_list_fn fn, void *userdata);
+
 /*
  * Container id from a cgroup path: the deepest path component that is 64
  * lower-case hex digits, or the longest run of >= 12 of them in a

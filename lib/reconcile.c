@@ -8,7 +8,6 @@
  * races. Ingest thread only.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,48 +138,22 @@ static int collect_full_one(struct pc_proc_info *info, void *userdata)
 	return 0;
 }
 
-static bool pid_name(const char *name, uint32_t *ret)
+static int collect_one(uint32_t pid, uint64_t start, void *userdata)
 {
-	char *end;
-	unsigned long v;
+	struct seen *s = seen_push(userdata);
 
-	if (*name < '1' || *name > '9')
-		return false;
-	errno = 0;
-	v = strtoul(name, &end, 10);
-	if (*end || errno || v > UINT32_MAX)
-		return false;
-	*ret = (uint32_t)v;
-	return true;
+	if (!s)
+		return -ENOMEM;
+	s->pid = pid;
+	s->start = start;
+	return 0;
 }
 
 /* The pids under @prefix and their start times; a pid that vanishes
  * meanwhile is not listed. */
 static int collect_light(const char *prefix, struct seen_list *l)
 {
-	DIR *dir = opendir(prefix);
-	struct dirent *de;
-	struct seen *s;
-	uint64_t start;
-	uint32_t pid;
-	int err = 0;
-
-	if (!dir)
-		return -errno;
-	while (!err && (de = readdir(dir))) {
-		if (!pid_name(de->d_name, &pid) ||
-		    pc_procfs_start_time(prefix, pid, &start))
-			continue;
-		s = seen_push(l);
-		if (!s) {
-			err = -ENOMEM;
-			break;
-		}
-		s->pid = pid;
-		s->start = start;
-	}
-	closedir(dir);
-	return err;
+	return pc_procfs_list(prefix, collect_one, l);
 }
 
 static int cmp_seen(const void *pa, const void *pb)

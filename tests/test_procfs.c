@@ -760,6 +760,43 @@ Test(procfs_scan, missing_prefix)
 	cr_assert_eq(log.n, 0);
 }
 
+struct list_log {
+	int calls, stop_after;
+	uint32_t want_pid;
+	uint64_t want_start;
+	bool found;
+};
+
+static int log_listed(uint32_t pid, uint64_t start_ns, void *userdata)
+{
+	struct list_log *l = userdata;
+
+	l->calls++;
+	if (pid == l->want_pid) {
+		l->found = true;
+		cr_expect_eq(start_ns, l->want_start, "start %llu, want %llu",
+			     (unsigned long long)start_ns,
+			     (unsigned long long)l->want_start);
+	}
+	return l->stop_after && l->calls == l->stop_after ? -42 : 0;
+}
+
+Test(procfs_scan, list_gives_pids_and_start_times)
+{
+	struct list_log log = { .want_pid = (uint32_t)getpid() };
+	struct list_log stop = { .stop_after = 2 };
+
+	cr_assert_eq(pc_procfs_start_time(NULL, log.want_pid, &log.want_start), 0);
+	cr_assert_eq(pc_procfs_list(NULL, log_listed, &log), 0);
+	cr_expect(log.found, "the test process was not listed");
+	cr_expect_gt(log.calls, 1);
+	cr_expect_eq(pc_procfs_list(NULL, log_listed, &stop), -42);
+	cr_expect_eq(stop.calls, 2);
+	cr_expect_eq(pc_procfs_list("/nonexistent/proc", log_listed, &log),
+		     -ENOENT);
+	cr_expect_eq(pc_procfs_list(NULL, NULL, NULL), -EINVAL);
+}
+
 Test(procfs_scan, empty_prefix)
 {
 	static struct visit_log log;
