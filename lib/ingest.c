@@ -83,20 +83,26 @@ static struct pc_node *node_new(const struct proccache_key *key,
 	return n;
 }
 
-/* Publish a changed copy of @n's snapshot; @n stops being live. */
-static struct proccache_process *end_life(struct proccache *pc,
-					  struct pc_node *n,
-					  enum proccache_state state)
+/* Publish @snap, a finished copy of @n's snapshot, as @n's last state:
+ * @n leaves the pid index and waits for reclaim once unreferenced. */
+static void publish_end(struct proccache *pc, struct pc_node *n,
+			struct proccache_process *snap)
+{
+	pc_node_publish(pc, n, snap);
+	pc_node_set_live(pc, n, false);
+	pc_node_release_check(pc, n);
+}
+
+/* @n's image was replaced by an exec of the same pid. */
+static bool retire_image(struct proccache *pc, struct pc_node *n)
 {
 	struct proccache_process *snap = pc_process_dup(pc_node_snapshot(n));
 
 	if (!snap)
-		return NULL;
-	snap->state = (uint8_t)state;
-	pc_node_publish(pc, n, snap);
-	pc_node_set_live(pc, n, false);
-	pc_node_release_check(pc, n);
-	return snap;
+		return false;
+	snap->state = PROCCACHE_STATE_RETIRED;
+	publish_end(pc, n, snap);
+	return true;
 }
 
 /* A live entry whose exit we never saw holds a pid now used by another
@@ -110,9 +116,7 @@ static int infer_exit(struct proccache *pc, struct pc_node *n)
 	snap->state = PROCCACHE_STATE_EXITED;
 	snap->flags |= PROCCACHE_F_EXIT_INFERRED;
 	snap->exit_time = pc->now;
-	pc_node_publish(pc, n, snap);
-	pc_node_set_live(pc, n, false);
-	pc_node_release_check(pc, n);
+	publish_end(pc, n, snap);
 	pc_stat_inc(pc, pid_reuse);
 	return 0;
 }
@@ -141,7 +145,7 @@ static int add_live(struct proccache *pc, const struct proccache_event *ev,
 		return err;
 	}
 	if (replaced && replaced->live &&
-	    !end_life(pc, replaced, PROCCACHE_STATE_RETIRED))
+	    !retire_image(pc, replaced))
 		pc_warn("ingest: no memory to retire pid %u's old image",
 			replaced->key.pid);
 	pc_node_set_live(pc, n, true);
@@ -359,9 +363,7 @@ static int ingest_exit(struct proccache *pc, const struct proccache_event *ev)
 	snap->exit_signal = (int16_t)ev->exit_signal;
 	snap->exit_time = ev->time ? ev->time : pc->now;
 	snap->flags |= ev->flags & PROCCACHE_F_EXIT_INFERRED;
-	pc_node_publish(pc, n, snap);
-	pc_node_set_live(pc, n, false);
-	pc_node_release_check(pc, n);
+	publish_end(pc, n, snap);
 	return pc_dispatch(pc, ev, snap,
 			   n->parent ? pc_node_snapshot(n->parent) : NULL);
 }
