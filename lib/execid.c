@@ -54,22 +54,27 @@ int pc_base64_encode(const void *src, size_t n, char *dst, size_t dst_len)
 	return (int)o;
 }
 
-/* The 6-bit value of a standard-alphabet character, -1 for anything else
- * (including '=', '-', '_' and whitespace). */
-static int base64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* The 6-bit value of each standard-alphabet character, -1 for anything
+ * else (including '=', '-', '_', whitespace and NUL). A table: lookups by
+ * exec ID decode one on every call. */
+static const signed char base64_values[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
 static size_t base64_padding(const char *src, size_t n)
 {
@@ -80,8 +85,11 @@ static size_t base64_padding(const char *src, size_t n)
 
 ssize_t pc_base64_decode(const char *src, size_t n, void *dst, size_t dst_len)
 {
+	const unsigned char *in = (const unsigned char *)src;
 	unsigned char *out = dst;
-	size_t pad, out_len, i, o = 0;
+	size_t pad, out_len, full, i, o = 0;
+	int32_t a, b, c, d;
+	uint32_t v;
 
 	if (n == 0)
 		return 0;
@@ -92,28 +100,38 @@ ssize_t pc_base64_decode(const char *src, size_t n, void *dst, size_t dst_len)
 	if (out_len > dst_len)
 		return -ENOSPC;
 
-	for (i = 0; i < n; i += 4) {
-		size_t left = i + 4 == n ? 4 - pad : 4;
-		uint32_t v = 0;
-		size_t j;
-
-		for (j = 0; j < 4; j++) {
-			int d = j < left ? base64_value((unsigned char)src[i + j]) : 0;
-
-			if (d < 0)
-				return -EINVAL;
-			v = v << 6 | (uint32_t)d;
-		}
-		/* The bits after the last whole byte must be zero, or the
-		 * same bytes would have a second spelling. */
-		if ((left == 3 && (v & 0xff)) || (left == 2 && (v & 0xffff)))
+	/* Whole groups: 4 characters, 3 bytes. */
+	full = pad ? n - 4 : n;
+	for (i = 0; i < full; i += 4) {
+		a = base64_values[in[i]];
+		b = base64_values[in[i + 1]];
+		c = base64_values[in[i + 2]];
+		d = base64_values[in[i + 3]];
+		if ((a | b | c | d) < 0)
 			return -EINVAL;
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 |
+		    (uint32_t)d;
 		out[o++] = v >> 16 & 0xff;
-		if (left > 2)
-			out[o++] = v >> 8 & 0xff;
-		if (left > 3)
-			out[o++] = v & 0xff;
+		out[o++] = v >> 8 & 0xff;
+		out[o++] = v & 0xff;
 	}
+	if (!pad)
+		return (ssize_t)o;
+
+	/* The padded group: 2 or 3 characters, 1 or 2 bytes. The bits after
+	 * the last whole byte must be zero, or the same bytes would have a
+	 * second spelling. */
+	a = base64_values[in[i]];
+	b = base64_values[in[i + 1]];
+	c = pad == 1 ? base64_values[in[i + 2]] : 0;
+	if ((a | b | c) < 0)
+		return -EINVAL;
+	v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6;
+	if ((pad == 2 && (v & 0xffff)) || (pad == 1 && (v & 0xff)))
+		return -EINVAL;
+	out[o++] = v >> 16 & 0xff;
+	if (pad == 1)
+		out[o++] = v >> 8 & 0xff;
 	return (ssize_t)o;
 }
 
@@ -137,15 +155,14 @@ static int parse_decimal(const char *s, size_t n, uint64_t max, uint64_t *ret)
 	if (n == 0 || (s[0] == '0' && n > 1))
 		return -EINVAL;
 	for (i = 0; i < n; i++) {
-		unsigned int d;
+		unsigned int d = (unsigned int)(unsigned char)s[i] - '0';
 
-		if (s[i] < '0' || s[i] > '9')
+		if (d > 9 || __builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, d, &v))
 			return -EINVAL;
-		d = (unsigned int)(s[i] - '0');
-		if (v > (max - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
 	}
+	if (v > max)
+		return -EINVAL;
 	*ret = v;
 	return 0;
 }
@@ -227,9 +244,9 @@ PROCCACHE_API int proccache_exec_id_parse(const char *exec_id,
 	raw_len = pc_base64_decode(exec_id, id_len, raw, sizeof(raw));
 	if (raw_len < 0)
 		return -EINVAL;
-	if (memchr(raw, '\0', (size_t)raw_len))
-		return -EINVAL;
-	if (split_exec_id(raw, (size_t)raw_len, &f) < 0)
+	/* A NUL anywhere else fails the decimal fields. */
+	if (split_exec_id(raw, (size_t)raw_len, &f) < 0 ||
+	    memchr(f.node, '\0', f.node_len))
 		return -EINVAL;
 
 	if (ret_node) {

@@ -242,6 +242,52 @@ Test(execid, rejects_bad_base64)
 		expect_rejected(bad[i], "bad base64");
 }
 
+/* Every byte outside the standard alphabet is refused, in every position
+ * of a whole group and of the padded one. */
+Test(execid, rejects_every_byte_outside_the_alphabet)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	/* base64("node:123:45"): two whole groups, then "NDU=". */
+	static const char good[] = "bm9kZToxMjM6NDU=";
+	char id[sizeof(good)];
+
+	for (unsigned int c = 1; c < 256; c++) {
+		if (strchr(alphabet, (int)c))
+			continue;
+		for (size_t pos = 0; pos < sizeof(good) - 2; pos++) {
+			memcpy(id, good, sizeof(good));
+			id[pos] = (char)c;
+			expect_rejected(id, "byte outside the alphabet");
+		}
+	}
+}
+
+/* Every alphabet character decodes to its own value: a node whose first
+ * byte is (v << 2 | 1) makes an exec ID starting with character v. */
+Test(execid, every_alphabet_character_decodes)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct proccache_key key = { .ktime = 987654321, .pid = 4321 }, got;
+	char node[3] = { 0, 'n', 0 }, id[PROCCACHE_EXEC_ID_MAX];
+	char back[PROCCACHE_NODE_NAME_MAX + 1];
+
+	for (unsigned int v = 0; v < 64; v++) {
+		node[0] = (char)(v << 2 | 1);
+		cr_assert_gt(proccache_exec_id_format(node, &key, id, sizeof(id)),
+			     0);
+		cr_expect_eq(id[0], alphabet[v], "value %u", v);
+		memset(&got, 0, sizeof(got));
+		cr_expect_eq(proccache_exec_id_parse(id, back, sizeof(back),
+						     &got),
+			     0, "value %u: %s", v, id);
+		cr_expect_str_eq(back, node);
+		cr_expect_eq(got.ktime, key.ktime);
+		cr_expect_eq(got.pid, key.pid);
+	}
+}
+
 Test(execid, rejects_null)
 {
 	struct proccache_key key = { .ktime = 1, .pid = 2 };
