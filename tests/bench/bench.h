@@ -36,6 +36,10 @@ struct design {
 extern const struct design design_proccache;
 extern const struct design design_rwlock;        /* glibc default: readers first */
 extern const struct design design_rwlock_writer; /* writer-preferring */
+/* The rwlock table read with no lock and no reference: what parsing, the
+ * table walk and the memory cost by themselves. Correct only while nothing
+ * writes; bench_lookup runs it without a writer. */
+extern const struct design design_floor;
 
 /* ------------------------------------------------------------------------ */
 /* Workload: FIFO churn over a working set of live, exec'd processes         */
@@ -77,6 +81,11 @@ size_t wl_exec_string_bytes(void);
 uint64_t bench_now_ns(void);
 uint64_t bench_thread_cpu_ns(void);
 uint64_t bench_rand(uint64_t *state);
+/* A random number in [0, n), without a division. */
+static inline uint64_t bench_rand_below(uint64_t *state, uint64_t n)
+{
+	return (uint64_t)(((unsigned __int128)bench_rand(state) * n) >> 64);
+}
 double bench_median(double *v, size_t n);
 /* Positive numbers from the environment, or the fallback. */
 double bench_env(const char *name, double fallback);

@@ -137,6 +137,26 @@ const struct design design_rwlock = {
 	.unref = rw_unref,
 };
 
+static void *rw_peek_exec_id(void *d, const char *exec_id)
+{
+	return rwt_peek_exec_id(d, exec_id);
+}
+
+static void no_unref(void *rec)
+{
+	(void)rec;
+}
+
+const struct design design_floor = {
+	.name = "floor: no lock, no reference",
+	.create = rw_create,
+	.destroy = rw_destroy,
+	.ingest = rw_ingest,
+	.lookup_exec_id = rw_peek_exec_id,
+	.binary = rw_binary,
+	.unref = no_unref,
+};
+
 const struct design design_rwlock_writer = {
 	.name = "rwlock table, writer-first",
 	.create = rw_create_writer,

@@ -51,32 +51,36 @@ struct reader_result {
 	struct run *run;
 	pthread_t thread;
 	uint64_t seed, ops, misses, cpu_ns;
+	unsigned int sink;
 };
 
 struct result {
 	double lookups_per_s, lookups_per_cpu_s, writer_events_per_s, misses;
 };
 
-static volatile char sink;
-
 static void *reader_main(void *arg)
 {
 	struct reader_result *res = arg;
 	struct run *run = res->run;
 	uint64_t ws = run->wl.ws, cpu0;
+	unsigned int sink = 0;
 
 	pthread_barrier_wait(&run->start);
 	cpu0 = bench_thread_cpu_ns();
 	while (!atomic_load_explicit(&run->stop, memory_order_relaxed)) {
+		/* Once a batch: the writer writes this line on every cycle,
+		 * and reading it on every lookup would add a miss to every
+		 * design alike. */
+		uint64_t cur = atomic_load_explicit(&run->cur,
+						    memory_order_acquire);
+
 		for (int k = 0; k < 64; k++) {
-			uint64_t cur = atomic_load_explicit(&run->cur,
-							    memory_order_acquire);
-			uint64_t i = cur - 1 - bench_rand(&res->seed) % ws;
+			uint64_t i = cur - 1 - bench_rand_below(&res->seed, ws);
 			void *rec = run->ds->lookup_exec_id(
 				run->d, run->ids + i * BENCH_ID_LEN);
 
 			if (rec) {
-				sink = run->ds->binary(rec)[0];
+				sink += (unsigned char)run->ds->binary(rec)[0];
 				run->ds->unref(rec);
 			} else {
 				res->misses++;
@@ -85,6 +89,7 @@ static void *reader_main(void *arg)
 		res->ops += 64;
 	}
 	res->cpu_ns = bench_thread_cpu_ns() - cpu0;
+	res->sink = sink; /* per thread: a shared sink would be a shared line */
 	return NULL;
 }
 
@@ -191,7 +196,8 @@ static struct result measure(const struct design *ds, enum scenario sc,
 	return r;
 }
 
-#define N_DESIGNS 3
+#define N_DESIGNS 4
+#define FLOOR 3 /* designs[FLOOR] runs without a writer only */
 #define N_VALUES 4
 
 static const char *const scenario_names[N_SCENARIOS] = {
@@ -202,18 +208,22 @@ int main(void)
 {
 	static const struct design *designs[N_DESIGNS] = {
 		&design_proccache, &design_rwlock, &design_rwlock_writer,
+		&design_floor,
 	};
 	double seconds = bench_env("PROCCACHE_BENCH_SECONDS", 2);
 	double rate = bench_env("PROCCACHE_BENCH_RATE", 200000);
 	int rounds = (int)bench_env("PROCCACHE_BENCH_ROUNDS", 5);
 	uint32_t ws = (uint32_t)bench_env("PROCCACHE_BENCH_WS", 10000);
+	/* For profiling one design or scenario: bit d is design d, bit
+	 * 4 + s is scenario s; the others print as 0. */
+	unsigned int only = (unsigned int)bench_env("PROCCACHE_BENCH_ONLY", 0);
 	/* Enough exec IDs for a writer doing 4 M events/s. */
 	uint64_t n_ids = ws + (uint64_t)(seconds * 4e6 / WL_EVENTS_PER_CYCLE);
 	static double v[N_DESIGNS][N_SCENARIOS][N_VALUES][MAX_ROUNDS];
 	struct result med[N_DESIGNS][N_SCENARIOS];
 	struct workload wl = { .ws = ws };
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	double keep_cpu, keep_paced;
+	double keep_cpu, keep_paced, bound;
 	char *ids;
 
 	if (rounds > MAX_ROUNDS)
@@ -233,10 +243,14 @@ int main(void)
 	for (int round = 0; round < rounds; round++) {
 		for (int d = 0; d < N_DESIGNS; d++) {
 			for (int sc = 0; sc < N_SCENARIOS; sc++) {
-				struct result r = measure(designs[d], sc, rate,
-							  ids, n_ids, ws,
-							  seconds);
+				struct result r = { 0 };
 
+				if (d == FLOOR && sc != NO_WRITER)
+					;
+				else if (!only || ((only & 1u << d) &&
+						   (only & 1u << (4 + sc))))
+					r = measure(designs[d], sc, rate, ids,
+						    n_ids, ws, seconds);
 				v[d][sc][0][round] = r.lookups_per_s;
 				v[d][sc][1][round] = r.lookups_per_cpu_s;
 				v[d][sc][2][round] = r.writer_events_per_s;
@@ -265,7 +279,7 @@ int main(void)
 	for (int d = 0; d < N_DESIGNS; d++) {
 		printf("%-28s | %12.0f %10s", designs[d]->name,
 		       med[d][NO_WRITER].lookups_per_s, "");
-		for (int sc = PACED; sc < N_SCENARIOS; sc++)
+		for (int sc = PACED; sc < N_SCENARIOS && d != FLOOR; sc++)
 			printf(" | %12.0f [%8.0f]", med[d][sc].lookups_per_s,
 			       med[d][sc].writer_events_per_s);
 		printf("\n");
@@ -287,14 +301,14 @@ int main(void)
 	printf("\nlookups per second of one reader's CPU time\n");
 	for (int d = 0; d < N_DESIGNS; d++) {
 		printf("%-28s", designs[d]->name);
-		for (int sc = 0; sc < N_SCENARIOS; sc++)
+		for (int sc = 0; sc < (d == FLOOR ? 1 : N_SCENARIOS); sc++)
 			printf(" | %12.0f %10s",
 			       med[d][sc].lookups_per_cpu_s / N_READERS, "");
 		printf("\n");
 	}
 
 	printf("\n%-58s %7s  %s\n", "targets", "value", "verdict");
-	for (int d = 1; d < N_DESIGNS; d++) {
+	for (int d = 1; d < FLOOR; d++) {
 		for (int sc = PACED; sc < N_SCENARIOS; sc++) {
 			char what[96];
 			double ratio = med[0][sc].lookups_per_s /
@@ -322,6 +336,26 @@ int main(void)
 	       100 * med[0][FULL_SPEED].lookups_per_s /
 		       med[0][NO_WRITER].lookups_per_s,
 	       cores, cores >= 3 ? 100.0 : 100.0 * (double)cores / 3);
+
+	/*
+	 * What no design can beat on this machine: the floor's rate per CPU
+	 * second (parse, table walk and memory, nothing else), given the
+	 * reader CPU time the lock-free readers got beside their full-speed
+	 * writer. A design reaching 3x needs this bound above 3x.
+	 */
+	bound = med[FLOOR][NO_WRITER].lookups_per_cpu_s *
+		med[0][FULL_SPEED].lookups_per_s /
+		med[0][FULL_SPEED].lookups_per_cpu_s;
+	printf("\nbound: the floor's lookups per CPU second x the reader CPU "
+	       "the lock-free readers got\nbeside their full-speed writer = "
+	       "%.0f lookups/s, the most any design could do here\n", bound);
+	for (int d = 1; d < FLOOR; d++)
+		printf("%-58s %6.2fx\n", designs[d]->name,
+		       bound / med[d][FULL_SPEED].lookups_per_s);
+	printf("%-58s %6.2fx  (what locking, references and the epoch cost "
+	       "the readers)\n", "floor / lock-free, no writer, per CPU second",
+	       med[FLOOR][NO_WRITER].lookups_per_cpu_s /
+		       med[0][NO_WRITER].lookups_per_cpu_s);
 	free(ids);
 	return 0;
 }

@@ -422,6 +422,19 @@ struct rwt_rec *rwt_lookup_exec_id(struct rwt *t, const char *exec_id)
 	return rwt_lookup(t, &key);
 }
 
+/* The floor: the same parse and table walk with no lock and no reference.
+ * Only correct while nothing writes. */
+struct rwt_rec *rwt_peek_exec_id(struct rwt *t, const char *exec_id)
+{
+	char node[PROCCACHE_NODE_NAME_MAX + 1];
+	struct proccache_key key;
+
+	if (proccache_exec_id_parse(exec_id, node, sizeof(node), &key) ||
+	    strcmp(node, t->node) != 0)
+		return NULL;
+	return find_key(t, &key);
+}
+
 /* Parents are found by key: a reclaimed one ends the chain. */
 int rwt_ancestors(struct rwt *t, const struct proccache_key *key,
 		  struct rwt_rec **ret, size_t max)
