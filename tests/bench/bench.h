@@ -40,6 +40,10 @@ extern const struct design design_rwlock_writer; /* writer-preferring */
  * table walk and the memory cost by themselves. Correct only while nothing
  * writes; bench_lookup runs it without a writer. */
 extern const struct design design_floor;
+/* The floor inside a ck_epoch section, then with a counted reference too:
+ * the cost of the mechanisms the cache must use. No writer either. */
+extern const struct design design_floor_epoch;
+extern const struct design design_floor_epoch_ref;
 
 /* ------------------------------------------------------------------------ */
 /* Workload: FIFO churn over a working set of live, exec'd processes         */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #define _GNU_SOURCE
+#include <ck_epoch.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +141,7 @@ const struct design design_rwlock = {
 
 static void *rw_peek_exec_id(void *d, const char *exec_id)
 {
-	return rwt_peek_exec_id(d, exec_id);
+	return rwt_peek_exec_id(d, exec_id, false);
 }
 
 static void no_unref(void *rec)
@@ -155,6 +157,125 @@ const struct design design_floor = {
 	.lookup_exec_id = rw_peek_exec_id,
 	.binary = rw_binary,
 	.unref = no_unref,
+};
+
+/*
+ * The floor inside a ck_epoch section per lookup, then with a counted
+ * reference as well: what the two mechanisms the cache is built on cost by
+ * themselves, on the same table. Each reader thread registers a record on
+ * its first lookup in a table (tables are told apart by a serial number:
+ * a new one may reuse a freed one's address).
+ */
+#define FE_MAX_RECORDS 16
+
+struct floor_epoch {
+	struct rwt *t;
+	bool take_ref;
+	uint64_t serial;
+	ck_epoch_t epoch;
+	_Atomic unsigned int n_records;
+	ck_epoch_record_t *records[FE_MAX_RECORDS];
+};
+
+static _Atomic uint64_t fe_serials;
+static __thread ck_epoch_record_t *fe_record;
+static __thread uint64_t fe_record_serial;
+
+static void *fe_create(uint32_t max_entries, uint64_t grace_ns, bool take_ref)
+{
+	struct floor_epoch *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->t = rw_create(max_entries, grace_ns);
+	if (!f->t) {
+		free(f);
+		return NULL;
+	}
+	f->take_ref = take_ref;
+	f->serial = atomic_fetch_add(&fe_serials, 1) + 1;
+	ck_epoch_init(&f->epoch);
+	return f;
+}
+
+static void *fe_create_epoch(uint32_t max_entries, uint64_t grace_ns)
+{
+	return fe_create(max_entries, grace_ns, false);
+}
+
+static void *fe_create_ref(uint32_t max_entries, uint64_t grace_ns)
+{
+	return fe_create(max_entries, grace_ns, true);
+}
+
+static void fe_destroy(void *d)
+{
+	struct floor_epoch *f = d;
+
+	for (unsigned int i = 0; i < atomic_load(&f->n_records); i++)
+		free(f->records[i]);
+	rwt_free(f->t);
+	free(f);
+}
+
+static int fe_ingest(void *d, const struct proccache_event *ev)
+{
+	return rwt_ingest(((struct floor_epoch *)d)->t, ev);
+}
+
+static ck_epoch_record_t *fe_register(struct floor_epoch *f)
+{
+	unsigned int i = atomic_fetch_add(&f->n_records, 1);
+	ck_epoch_record_t *r;
+
+	if (i >= FE_MAX_RECORDS) {
+		fprintf(stderr, "floor: more than %d reader threads\n",
+			FE_MAX_RECORDS);
+		exit(2);
+	}
+	r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
+	if (!r)
+		exit(2);
+	ck_epoch_register(&f->epoch, r, NULL);
+	f->records[i] = r;
+	return r;
+}
+
+static void *fe_lookup_exec_id(void *d, const char *exec_id)
+{
+	struct floor_epoch *f = d;
+	struct rwt_rec *rec;
+
+	if (fe_record_serial != f->serial) {
+		fe_record = fe_register(f);
+		fe_record_serial = f->serial;
+	}
+	ck_epoch_begin(fe_record, NULL);
+	rec = rwt_peek_exec_id(f->t, exec_id, f->take_ref);
+	ck_epoch_end(fe_record, NULL);
+	return rec;
+}
+
+const struct design design_floor_epoch = {
+	.name = "floor + epoch section",
+	.create = fe_create_epoch,
+	.destroy = fe_destroy,
+	.ingest = fe_ingest,
+	.lookup_exec_id = fe_lookup_exec_id,
+	.binary = rw_binary,
+	.unref = no_unref,
+};
+
+/* The table holds a reference to each record, so with no writer this
+ * never frees. */
+const struct design design_floor_epoch_ref = {
+	.name = "floor + epoch + reference",
+	.create = fe_create_ref,
+	.destroy = fe_destroy,
+	.ingest = fe_ingest,
+	.lookup_exec_id = fe_lookup_exec_id,
+	.binary = rw_binary,
+	.unref = rw_unref,
 };
 
 const struct design design_rwlock_writer = {

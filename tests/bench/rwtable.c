@@ -422,17 +422,20 @@ struct rwt_rec *rwt_lookup_exec_id(struct rwt *t, const char *exec_id)
 	return rwt_lookup(t, &key);
 }
 
-/* The floor: the same parse and table walk with no lock and no reference.
- * Only correct while nothing writes. */
-struct rwt_rec *rwt_peek_exec_id(struct rwt *t, const char *exec_id)
+/* The floor: the same parse and table walk with no lock, and a reference
+ * only if asked. Only correct while nothing writes. */
+struct rwt_rec *rwt_peek_exec_id(struct rwt *t, const char *exec_id,
+				 bool take_ref)
 {
 	char node[PROCCACHE_NODE_NAME_MAX + 1];
 	struct proccache_key key;
+	struct rwt_rec *r;
 
 	if (proccache_exec_id_parse(exec_id, node, sizeof(node), &key) ||
 	    strcmp(node, t->node) != 0)
 		return NULL;
-	return find_key(t, &key);
+	r = find_key(t, &key);
+	return take_ref ? ref(r) : r;
 }
 
 /* Parents are found by key: a reclaimed one ends the chain. */

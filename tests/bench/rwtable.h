@@ -31,8 +31,10 @@ int rwt_ingest(struct rwt *t, const struct proccache_event *ev);
 /* Readers, any thread: a counted reference or NULL. */
 struct rwt_rec *rwt_lookup(struct rwt *t, const struct proccache_key *key);
 struct rwt_rec *rwt_lookup_exec_id(struct rwt *t, const char *exec_id);
-/* Lookup without lock or reference: only while nothing writes. */
-struct rwt_rec *rwt_peek_exec_id(struct rwt *t, const char *exec_id);
+/* Lookup without the lock, with or without a reference: only while
+ * nothing writes. */
+struct rwt_rec *rwt_peek_exec_id(struct rwt *t, const char *exec_id,
+				 bool take_ref);
 int rwt_ancestors(struct rwt *t, const struct proccache_key *key,
 		  struct rwt_rec **ret, size_t max);
 const char *rwt_rec_binary(const struct rwt_rec *r);
