@@ -411,15 +411,21 @@ struct rwt_rec *rwt_lookup(struct rwt *t, const struct proccache_key *key)
 	return r;
 }
 
-struct rwt_rec *rwt_lookup_exec_id(struct rwt *t, const char *exec_id)
+/* The key an exec ID of this table's node names; false for any other. */
+static bool exec_id_key(const struct rwt *t, const char *exec_id,
+			struct proccache_key *key)
 {
 	char node[PROCCACHE_NODE_NAME_MAX + 1];
+
+	return proccache_exec_id_parse(exec_id, node, sizeof(node), key) == 0 &&
+	       strcmp(node, t->node) == 0;
+}
+
+struct rwt_rec *rwt_lookup_exec_id(struct rwt *t, const char *exec_id)
+{
 	struct proccache_key key;
 
-	if (proccache_exec_id_parse(exec_id, node, sizeof(node), &key) ||
-	    strcmp(node, t->node) != 0)
-		return NULL;
-	return rwt_lookup(t, &key);
+	return exec_id_key(t, exec_id, &key) ? rwt_lookup(t, &key) : NULL;
 }
 
 /* The floor: the same parse and table walk with no lock, and a reference
@@ -427,12 +433,10 @@ struct rwt_rec *rwt_lookup_exec_id(struct rwt *t, const char *exec_id)
 struct rwt_rec *rwt_peek_exec_id(struct rwt *t, const char *exec_id,
 				 bool take_ref)
 {
-	char node[PROCCACHE_NODE_NAME_MAX + 1];
 	struct proccache_key key;
 	struct rwt_rec *r;
 
-	if (proccache_exec_id_parse(exec_id, node, sizeof(node), &key) ||
-	    strcmp(node, t->node) != 0)
+	if (!exec_id_key(t, exec_id, &key))
 		return NULL;
 	r = find_key(t, &key);
 	return take_ref ? ref(r) : r;
