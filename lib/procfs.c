@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "clock.h"
 #include "procfs.h"
 
 /* Task flags from include/linux/sched.h, as stat field 9 shows them. */
@@ -337,16 +338,6 @@ static int read_stat(int dirfd, uint32_t pid, struct proc_stat *st)
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static uint64_t ticks_to_ns(uint64_t ticks)
-{
-	long hz = sysconf(_SC_CLK_TCK);
-
-	if (hz <= 0)
-		hz = 100;
-	return ticks / (uint64_t)hz * 1000000000ull +
-	       ticks % (uint64_t)hz * 1000000000ull / (uint64_t)hz;
 }
 
 /* Did the process stay on the same image between @a and @b? */
@@ -898,7 +889,7 @@ static uint64_t parent_start(const struct procfs_ctx *ctx, uint32_t ppid,
 	close(fd);
 	if (err || st.starttime > child_ticks)
 		return 0;
-	return ticks_to_ns(st.starttime);
+	return pc_ticks_to_ns(st.starttime);
 }
 
 static void fill_event(const struct proc_stat *st, struct pc_proc_info *info)
@@ -909,7 +900,7 @@ static void fill_event(const struct proc_stat *st, struct pc_proc_info *info)
 	ev->type = PROCCACHE_EVENT_EXEC;
 	ev->pid = st->pid;
 	ev->tid = st->pid;
-	ev->ktime = ticks_to_ns(st->starttime);
+	ev->ktime = pc_ticks_to_ns(st->starttime);
 	ev->start_time = ev->ktime;
 	ev->parent.pid = st->ppid;
 	ev->flags |= PROCCACHE_F_PROCFS;
@@ -1034,7 +1025,7 @@ int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns)
 	close(fd);
 	if (err)
 		return err;
-	*ret_ns = ticks_to_ns(st.starttime);
+	*ret_ns = pc_ticks_to_ns(st.starttime);
 	return 0;
 }
 
@@ -1142,7 +1133,7 @@ int pc_procfs_list(const char *prefix, pc_procfs_list_fn fn, void *userdata)
 	if (!err)
 		err = list_pids(&ctx, &l);
 	for (size_t i = 0; !err && i < l.n; i++)
-		err = fn(l.v[i].pid, ticks_to_ns(l.v[i].start), userdata);
+		err = fn(l.v[i].pid, pc_ticks_to_ns(l.v[i].start), userdata);
 	free(l.v);
 	return err;
 }
@@ -1273,7 +1264,7 @@ static int visit_all(const struct procfs_ctx *ctx, const struct scan_list *l,
 			err = 0;
 			continue;
 		}
-		if (info.ev.start_time != ticks_to_ns(l->v[i].start) ||
+		if (info.ev.start_time != pc_ticks_to_ns(l->v[i].start) ||
 		    in_late(&late, info.ppid)) {
 			err = late_push(&late, &info);
 			if (err)

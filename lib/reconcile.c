@@ -17,31 +17,11 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "log.h"
 #include "reconcile.h"
 
 /* ---- /proc times and keys ------------------------------------------------ */
-
-uint64_t pc_tick_ns(void)
-{
-	static _Atomic uint64_t tick;
-	uint64_t t = atomic_load_explicit(&tick, memory_order_relaxed);
-	long hz;
-
-	if (!t) {
-		hz = sysconf(_SC_CLK_TCK);
-		t = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
-		atomic_store_explicit(&tick, t, memory_order_relaxed);
-	}
-	return t;
-}
-
-bool pc_same_start(uint64_t a, uint64_t b)
-{
-	uint64_t tick = pc_tick_ns();
-
-	return a && b && a / tick == b / tick;
-}
 
 /* The writer reads its own structure: nothing it finds can be freed
  * before it ingests again. The reference makes that explicit. */

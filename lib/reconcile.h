@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "proccache/proccache.h"
 #include "procfs.h"
 #include "sensor.h"
@@ -20,16 +21,6 @@
 #define PC_RECONCILE_MIN_GAP_NS (250ull * 1000 * 1000)
 
 /* ---- /proc times and the cache's keys ------------------------------------ */
-
-/* Length of the clock tick /proc start times are counted in, in ns. */
-uint64_t pc_tick_ns(void);
-
-/*
- * Do two process start times (ns of CLOCK_BOOTTIME, exact as the BPF sensor
- * has them or cut to a clock tick as /proc has them) name the same start?
- * 0 is unknown and never the same.
- */
-bool pc_same_start(uint64_t a, uint64_t b);
 
 /*
  * The live entry of @pid with a reference (NULL if none), for the ingest
