@@ -405,6 +405,9 @@ static int cache_init(struct proccache *pc, const struct proccache_opts *opts)
 	pc->grace_ns = PC_OPTS_GET(opts, grace_ns, 0);
 	if (!pc->grace_ns)
 		pc->grace_ns = DEFAULT_GRACE_NS;
+	pc->hold_ns = PC_OPTS_GET(opts, hold_ns, 0);
+	if (!pc->hold_ns)
+		pc->hold_ns = PC_HOLD_NS_DEFAULT;
 	pc->clock = PC_OPTS_GET(opts, clock, NULL);
 	pc->clock_userdata = PC_OPTS_GET(opts, clock_userdata, NULL);
 	if (!pc->clock)
@@ -469,6 +472,9 @@ PROCCACHE_API void proccache__free(struct proccache *pc)
 		return;
 	pc_sensor_free(pc);
 	pc_subs_free_all(pc);
+	pc_waitmap_free(&pc->held, free);
+	pc_waitmap_free(&pc->orphans, NULL);
+	free(pc->recent);
 	/* Run every deferred free; no reader may be inside the cache now. */
 	retire_flush(pc);
 	ck_epoch_barrier(pc->writer);
@@ -570,11 +576,11 @@ proccache__lookup_exec_id(struct proccache *pc, const char *exec_id)
 	return lookup_with(pc, &key, false);
 }
 
-static size_t chain_length(const struct pc_node *n)
+static size_t chain_length(struct pc_node *n)
 {
 	size_t len = 0;
 
-	for (n = n->parent; n; n = n->parent)
+	for (n = pc_node_parent(n); n; n = pc_node_parent(n))
 		len++;
 	return len;
 }
@@ -612,7 +618,7 @@ PROCCACHE_API int proccache__ancestors(struct proccache *pc,
 			goto out;
 		}
 	}
-	for (n = n->parent; n && count < max; n = n->parent)
+	for (n = pc_node_parent(n); n && count < max; n = pc_node_parent(n))
 		ret[count++] = pc_node_snapshot_ref(n);
 	err = (int)count;
 out:
@@ -659,8 +665,8 @@ int pc_node_insert(struct proccache *pc, struct pc_node *n)
 	if (!ok)
 		return -ENOMEM;
 	pc->nodes++;
-	if (n->parent)
-		n->parent->children++;
+	if (pc_node_parent(n))
+		pc_node_parent(n)->children++;
 	pc_stat_inc(pc, inserts);
 	pc_stat_inc(pc, entries_exited);
 	return 0;
@@ -746,10 +752,26 @@ static struct pc_node *dequeue(struct proccache *pc)
 	return n;
 }
 
+void pc_node_adopt(struct pc_node *child, struct pc_node *parent)
+{
+	parent->children++;
+	atomic_store_explicit(&child->parent, parent, memory_order_release);
+}
+
+void pc_node_forget_orphan(struct proccache *pc, struct pc_node *child)
+{
+	if (!child->orphan)
+		return;
+	pc_waitmap_remove(&pc->orphans, pc_node_snapshot(child)->parent_pid,
+			  child);
+	child->orphan = false;
+}
+
 static void reclaim(struct proccache *pc, struct pc_node *n)
 {
-	struct pc_node *parent = n->parent;
+	struct pc_node *parent = pc_node_parent(n);
 
+	pc_node_forget_orphan(pc, n);
 	hs_remove(pc, &pc->by_key, key_hash_of(&pc->by_key, &n->key), &n->key,
 		  &pc->key_removed, &pc->key_peak);
 	pc->nodes--;
@@ -866,16 +888,4 @@ void pc_housekeeping(struct proccache *pc)
 	retire_flush(pc);
 	ck_epoch_poll(pc->writer);
 	attrs_sweep(pc);
-}
-
-PROCCACHE_API int proccache__tick(struct proccache *pc)
-{
-	int count;
-
-	if (!pc)
-		return -EINVAL;
-	pc->now = pc_now(pc);
-	count = pc_reclaim_expired(pc);
-	pc_housekeeping(pc);
-	return count;
 }

@@ -7,8 +7,10 @@
  * A node is the stable identity of one exec key. Readers reach it through
  * the hash sets and read two things from it: the pointer to its current
  * immutable snapshot (struct proccache_process, atomically replaced by the
- * writer) and its parent node pointer (set before publication, never
- * changed). Everything else in a node is the writer's bookkeeping.
+ * writer) and its parent node pointer (set before publication, or later
+ * once, from NULL, when a parent that arrived after its child adopts it;
+ * never changed after that). Everything else in a node is the writer's
+ * bookkeeping.
  *
  * A node is kept while any cached child points to it (children > 0) and for
  * the grace period after that; the parent pointer of a child is therefore
@@ -26,6 +28,7 @@
 
 #include "process.h"
 #include "proccache/proccache.h"
+#include "waitmap.h"
 
 /* ThreadSanitizer cannot see the ordering CK's epoch and hash set give
  * (uninstrumented library, inline asm): state it where it matters. */
@@ -49,7 +52,8 @@ void __tsan_release(void *addr);
 struct pc_node {
 	struct proccache_key key; /* first: the hash sets compare keys */
 	_Atomic(struct proccache_process *) cur;
-	struct pc_node *parent; /* counted in parent->children */
+	/* counted in parent->children; read with pc_node_parent() */
+	_Atomic(struct pc_node *) parent;
 	union {
 		struct {                  /* while waiting for reclaim */
 			struct pc_node *qnext;
@@ -60,6 +64,7 @@ struct pc_node {
 	uint32_t children;
 	bool live;   /* in the pid index */
 	bool queued; /* in the reclaim queue */
+	bool orphan; /* waits in pc->orphans for its parent (pending.c) */
 };
 
 /* Per (thread, cache) epoch record, found through a pthread key, so query
@@ -76,11 +81,21 @@ struct pc_counters {
 	_Atomic uint64_t entries_live, entries_exited, inserts, reclaims,
 		evictions_full, refused_full, events_exec, events_clone,
 		events_exit, events_lost, lost, parent_unknown, exit_unknown,
-		duplicates, out_of_order, invalid, pid_reuse, events_creds;
+		duplicates, out_of_order, invalid, pid_reuse, events_creds,
+		pending, pending_applied, pending_expired, adopted;
 };
+
+/* Exits held for their entry at most (the oldest expires early beyond). */
+#define PC_HELD_MAX 4096u
+/* Default of proccache_opts.hold_ns. */
+#define PC_HOLD_NS_DEFAULT (5ull * 1000000000ull)
+/* Slots of the direct-mapped memory of recent exits. */
+#define PC_RECENT_EXITS 1024u
 
 struct pc_sensor;
 struct pc_retired;
+struct pc_held;
+struct pc_recent_exit;
 struct proccache_sub;
 
 struct proccache {
@@ -107,6 +122,13 @@ struct proccache {
 	/* removals since the last rebuild, and the most entries since */
 	unsigned long key_removed, key_peak, pid_removed, pid_peak;
 	struct pc_node *qhead, *qtail; /* reclaim queue, oldest first */
+
+	/* pending.c: what waits for an entry that is not cached yet */
+	uint64_t hold_ns;
+	struct pc_waitmap orphans; /* children by their named parent's pid */
+	struct pc_waitmap held;    /* held exits by pid */
+	struct pc_held *held_head, *held_tail; /* oldest first */
+	struct pc_recent_exit *recent;
 
 	struct proccache_sub *subs; /* subscribe.c */
 	struct proccache_sub *subs_tail;
@@ -140,6 +162,10 @@ static inline struct proccache_process *pc_node_snapshot(struct pc_node *n)
 {
 	return atomic_load_explicit(&n->cur, memory_order_acquire);
 }
+static inline struct pc_node *pc_node_parent(struct pc_node *n)
+{
+	return atomic_load_explicit(&n->parent, memory_order_acquire);
+}
 
 /* Writer side, ingest thread only. */
 int pc_node_insert(struct proccache *pc, struct pc_node *n);
@@ -147,6 +173,10 @@ void pc_node_publish(struct proccache *pc, struct pc_node *n,
 		     struct proccache_process *snap);
 void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live);
 void pc_node_release_check(struct proccache *pc, struct pc_node *n);
+/* Give @child, cached without its parent, the parent @parent. */
+void pc_node_adopt(struct pc_node *child, struct pc_node *parent);
+/* @child no longer waits for its parent in pc->orphans. */
+void pc_node_forget_orphan(struct proccache *pc, struct pc_node *child);
 bool pc_make_room(struct proccache *pc);
 /* Reclaim the entries whose grace ended by pc->now. */
 int pc_reclaim_expired(struct proccache *pc);

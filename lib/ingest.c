@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The single writer: lineage rules (docs/process-model.md). Every change to
- * the cache goes through proccache__ingest().
+ * The single writer and the one owner of lineage (docs/process-model.md):
+ * which entry is the parent, which image an exec replaces, and what to do
+ * with events that arrive early, late or twice. Every change to the cache
+ * goes through proccache__ingest(). Sensors only say what they know.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "opts.h"
+#include "pending.h"
 
 /* Event payloads beyond this are refused rather than copied. */
 #define MAX_ARGS_LEN (16u << 20)
@@ -25,8 +29,17 @@ static bool is_clone_entry(struct pc_node *n)
 	return pc_node_snapshot(n)->flags & PROCCACHE_F_CLONE;
 }
 
-/* /proc reports start times in USER_HZ ticks, always 100 per second. */
-#define PROC_TICK_NS 10000000ull
+static struct pc_node *parent_of(struct pc_node *n)
+{
+	return pc_node_parent(n);
+}
+
+static const struct proccache_process *parent_snapshot(struct pc_node *n)
+{
+	struct pc_node *p = parent_of(n);
+
+	return p ? pc_node_snapshot(p) : NULL;
+}
 
 /* The live entry of @pid, if it is the process that started at @start (a
  * time from /proc, so equal to the tick). */
@@ -35,8 +48,7 @@ static struct pc_node *live_started_at(struct proccache *pc, uint32_t pid,
 {
 	struct pc_node *n = pc_find_pid(pc, pid);
 
-	if (n && pc_node_snapshot(n)->start_time / PROC_TICK_NS ==
-			 start / PROC_TICK_NS)
+	if (n && pc_same_start(pc_node_snapshot(n)->start_time, start))
 		return n;
 	return NULL;
 }
@@ -47,7 +59,7 @@ static struct pc_node *live_started_at(struct proccache *pc, uint32_t pid,
  * looked up as such; a sensor reading /proc names a parent by its start time,
  * which is the key only if the parent has not exec'd since, so the live
  * process with that pid and start time is the parent too. A pid that may
- * have been reused is not guessed at.
+ * have been reused is not guessed at: the child waits for its parent.
  */
 static struct pc_node *resolve_parent(struct proccache *pc,
 				      const struct proccache_key *k,
@@ -78,7 +90,7 @@ static struct pc_node *node_new(const struct proccache_key *key,
 	if (!n)
 		return NULL;
 	n->key = *key;
-	n->parent = parent;
+	atomic_init(&n->parent, parent);
 	atomic_init(&n->cur, snap);
 	return n;
 }
@@ -93,7 +105,8 @@ static void publish_end(struct proccache *pc, struct pc_node *n,
 	pc_node_release_check(pc, n);
 }
 
-/* @n's image was replaced by an exec of the same pid. */
+/* @n's image was replaced by an exec of the same pid (a retired image has
+ * no exit, even if one was wrongly given to it before the exec arrived). */
 static bool retire_image(struct proccache *pc, struct pc_node *n)
 {
 	struct proccache_process *snap = pc_process_dup(pc_node_snapshot(n));
@@ -101,6 +114,9 @@ static bool retire_image(struct proccache *pc, struct pc_node *n)
 	if (!snap)
 		return false;
 	snap->state = PROCCACHE_STATE_RETIRED;
+	snap->exit_code = 0;
+	snap->exit_signal = 0;
+	snap->exit_time = 0;
 	publish_end(pc, n, snap);
 	return true;
 }
@@ -117,18 +133,93 @@ static int infer_exit(struct proccache *pc, struct pc_node *n)
 	snap->flags |= PROCCACHE_F_EXIT_INFERRED;
 	snap->exit_time = pc->now;
 	publish_end(pc, n, snap);
+	pc_recent_exit_note(pc, n, snap->exit_time);
 	pc_stat_inc(pc, pid_reuse);
 	return 0;
 }
 
+/* End @n with the exit @ev and tell the subscribers. */
+static int end_with_exit(struct proccache *pc, struct pc_node *n,
+			 const struct proccache_event *ev)
+{
+	struct proccache_process *snap = pc_process_dup(pc_node_snapshot(n));
+
+	if (!snap)
+		return -ENOMEM;
+	snap->state = PROCCACHE_STATE_EXITED;
+	snap->exit_code = ev->exit_code;
+	snap->exit_signal = (int16_t)ev->exit_signal;
+	snap->exit_time = ev->time ? ev->time : pc->now;
+	snap->flags |= ev->flags & PROCCACHE_F_EXIT_INFERRED;
+	publish_end(pc, n, snap);
+	pc_recent_exit_note(pc, n, snap->exit_time);
+	return pc_dispatch(pc, ev, snap, parent_snapshot(n));
+}
+
+/* An exit of @n's pid that was held for @n: apply it now. */
+static int apply_held_exit(struct proccache *pc, struct pc_node *n)
+{
+	struct pc_held *h = pc_held_take_for(pc, n);
+	int err;
+
+	if (!h)
+		return 0;
+	pc_stat_inc(pc, pending_applied);
+	err = end_with_exit(pc, n, &h->ev);
+	free(h);
+	return err;
+}
+
+/*
+ * A parent that arrived after @child: take it if it is the one the child
+ * named (its key, its start, or for a parent named by pid alone, the first
+ * entry of that pid that started no later than the child).
+ */
+static bool adopt(struct proccache *pc, struct pc_node *child,
+		  struct pc_node *parent)
+{
+	struct proccache_process *cs = pc_node_snapshot(child), *snap;
+	const struct proccache_process *ps = pc_node_snapshot(parent);
+	uint64_t named = cs->parent_ktime;
+
+	if (parent == child || parent_of(child))
+		return false;
+	if (named ? named != parent->key.ktime &&
+			    !pc_same_start(ps->start_time, named)
+		  : ps->start_time > cs->start_time)
+		return false;
+	snap = pc_process_dup(cs);
+	if (!snap)
+		return false; /* it keeps waiting */
+	snap->flags &= ~(uint32_t)PROCCACHE_F_PARENT_UNKNOWN;
+	snap->parent_pid = parent->key.pid;
+	snap->parent_ktime = parent->key.ktime;
+	pc_node_adopt(child, parent);
+	pc_node_publish(pc, child, snap);
+	pc_stat_inc(pc, adopted);
+	return true;
+}
+
+/* Children of an unknown parent wait for it; on ENOMEM they stay unknown. */
+static void wait_for_parent(struct proccache *pc, struct pc_node *n)
+{
+	const struct proccache_process *s = pc_node_snapshot(n);
+
+	if ((s->flags & PROCCACHE_F_PARENT_UNKNOWN) && s->parent_pid &&
+	    pc_orphan_add(pc, n))
+		pc_warn("ingest: no memory to wait for pid %u's parent %u",
+			n->key.pid, s->parent_pid);
+}
+
 /*
  * Insert a new live node for @snap, retire the image it replaces (if any,
- * only once the insert succeeded: on failure the cache stays as it was) and
- * tell the subscribers.
+ * only once the insert succeeded: on failure the cache stays as it was),
+ * give it the children that waited for it, tell the subscribers, then apply
+ * an exit that arrived before it.
  */
 static int add_live(struct proccache *pc, const struct proccache_event *ev,
 		    struct pc_node *parent, struct proccache_process *snap,
-		    struct pc_node *replaced)
+		    struct pc_node *replaced, struct pc_node **ret)
 {
 	struct proccache_key key = pc_process_key(snap);
 	struct pc_node *n = node_new(&key, parent, snap);
@@ -144,16 +235,21 @@ static int add_live(struct proccache *pc, const struct proccache_event *ev,
 		free(n);
 		return err;
 	}
-	if (replaced && replaced->live &&
-	    !retire_image(pc, replaced))
+	if (replaced && replaced->live && !retire_image(pc, replaced))
 		pc_warn("ingest: no memory to retire pid %u's old image",
 			replaced->key.pid);
 	pc_node_set_live(pc, n, true);
-	return pc_dispatch(pc, ev, snap, parent ? pc_node_snapshot(parent) : NULL);
+	wait_for_parent(pc, n);
+	pc_orphans_adopt(pc, n, adopt);
+	if (ret)
+		*ret = n;
+	err = pc_dispatch(pc, ev, snap, parent ? pc_node_snapshot(parent) : NULL);
+	if (err)
+		return err;
+	return apply_held_exit(pc, n);
 }
 
-static struct proccache_process *new_snapshot(struct proccache *pc,
-					      const struct proccache_event *ev,
+static struct proccache_process *new_snapshot(const struct proccache_event *ev,
 					      struct pc_image *img)
 {
 	struct proccache_process *snap;
@@ -177,9 +273,10 @@ static void set_parent_key(struct proccache_process *snap,
 			   const struct pc_node *parent,
 			   const struct proccache_key *named)
 {
-	/* A named parent unknown to us is still worth showing. */
+	/* A named parent unknown to us is still worth showing, even by pid
+	 * alone. */
 	const struct proccache_key *k = parent ? &parent->key
-				       : named->ktime ? named : NULL;
+				       : named->pid ? named : NULL;
 
 	if (k) {
 		snap->parent_pid = k->pid;
@@ -187,47 +284,133 @@ static void set_parent_key(struct proccache_process *snap,
 	}
 }
 
+/* With no live entry and no word from the sensor: the entry of the pid that
+ * exited after this exec began, if it is the same process. */
+static struct pc_node *recent_exit_of(struct proccache *pc,
+				      const struct proccache_event *ev)
+{
+	struct pc_node *n = pc_recent_exit_find(pc, ev->pid, ev->ktime);
+
+	if (n && ev->start_time &&
+	    !pc_same_start(pc_node_snapshot(n)->start_time, ev->start_time))
+		return NULL;
+	return n;
+}
+
 /*
  * The entry an exec replaces: the live entry of the pid, unless the sensor
- * names a different previous image, in which case the live entry is a
- * process whose exit was lost and the pid was reused.
+ * says otherwise: a different previous image (ev->prev), or a different
+ * process start (ev->start_time), means the live entry is a process whose
+ * exit was lost and the pid was reused. With no live entry, the entry that
+ * exited after this exec started is the process the exec belonged to.
  */
 static int exec_predecessor(struct proccache *pc,
 			    const struct proccache_event *ev,
 			    struct pc_node **ret)
 {
 	struct pc_node *cur = pc_find_pid(pc, ev->pid);
+	bool stranger;
 	int err;
 
-	*ret = cur;
-	if (!ev->prev.ktime || (cur && key_eq(&cur->key, &ev->prev)))
-		return 0;
-	if (cur) {
+	if (ev->prev.ktime)
+		stranger = cur && !key_eq(&cur->key, &ev->prev);
+	else
+		stranger = cur && ev->start_time &&
+			   pc_node_snapshot(cur)->start_time &&
+			   !pc_same_start(pc_node_snapshot(cur)->start_time,
+					  ev->start_time);
+	if (stranger) {
 		err = infer_exit(pc, cur);
 		if (err)
 			return err;
+		cur = NULL;
 	}
-	*ret = pc_find_key(pc, &ev->prev);
+	if (ev->prev.ktime) {
+		*ret = cur ? cur : pc_find_key(pc, &ev->prev);
+		return 0;
+	}
+	if (!cur && !stranger)
+		cur = recent_exit_of(pc, ev);
+	*ret = cur;
 	return 0;
+}
+
+/* An exec whose image could not be read keeps what survives an exec of the
+ * image it replaced: creds, caps, namespaces, cgroup, cwd, container. */
+static struct pc_image *inherited_image(struct proccache *pc,
+					const struct proccache_event *ev,
+					struct pc_node *prev)
+{
+	const struct pc_image *old = pc_node_snapshot(prev)->image;
+	struct proccache_event merged = *ev;
+
+	merged.creds = old->attrs->creds;
+	merged.caps = old->attrs->caps;
+	merged.ns = old->attrs->ns;
+	merged.cgroup_id = old->attrs->cgroup_id;
+	merged.cwd = old->strs + old->cwd_off;
+	merged.container_id = old->strs + old->cid_off;
+	return pc_image_new(&merged, pc_attrs_get(pc, &merged));
+}
+
+/* Did the process end in @prev's image after the exec at @ktime began? */
+static bool ended_after(struct pc_node *prev, uint64_t ktime)
+{
+	const struct proccache_process *ps = pc_node_snapshot(prev);
+
+	return !prev->live && ps->state == PROCCACHE_STATE_EXITED &&
+	       ps->exit_time >= ktime;
+}
+
+/*
+ * An exec that arrives after its process's exit was applied to the image
+ * it replaced: the exec's image is the one that exited. It is recorded as
+ * such, the earlier image becomes retired, and the subscribers see the
+ * exec and then the exit.
+ */
+static int end_late_exec(struct proccache *pc, struct pc_node *n,
+			 struct pc_node *prev,
+			 const struct proccache_process *exited)
+{
+	struct proccache_event ev = {
+		.sz = sizeof(ev),
+		.type = PROCCACHE_EVENT_EXIT,
+		.pid = n->key.pid,
+		.tid = exited->tid,
+		.ktime = n->key.ktime,
+		.exit_code = exited->exit_code,
+		.exit_signal = exited->exit_signal,
+		.time = exited->exit_time,
+		.flags = exited->flags & PROCCACHE_F_EXIT_INFERRED,
+	};
+
+	pc_stat_inc(pc, out_of_order);
+	if (!retire_image(pc, prev))
+		pc_warn("ingest: no memory to retire pid %u's old image",
+			prev->key.pid);
+	return end_with_exit(pc, n, &ev);
 }
 
 static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 {
 	struct proccache_key key = { .pid = ev->pid, .ktime = ev->ktime };
-	struct proccache_process *snap;
-	struct pc_node *prev, *parent;
+	struct proccache_process *snap, *exited = NULL;
+	struct pc_node *prev, *parent, *n = NULL;
+	struct pc_image *img;
 	bool unknown = false;
 	int err;
 
 	pc_stat_inc(pc, events_exec);
 	if (pc_find_key(pc, &key)) {
 		pc_stat_inc(pc, duplicates);
-		return 1;
+		return PROCCACHE_INGEST_DUPLICATE;
 	}
 	prev = pc_find_pid(pc, ev->pid);
 	if (prev && prev->key.ktime > ev->ktime) {
+		/* A stale exec: the newer image stays, history is not
+		 * rewritten behind it. */
 		pc_stat_inc(pc, out_of_order);
-		return 1;
+		return PROCCACHE_INGEST_IGNORED;
 	}
 	if (!pc_make_room(pc)) {
 		pc_stat_inc(pc, refused_full);
@@ -237,18 +420,27 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	if (err)
 		return err;
 	if (prev)
-		parent = is_clone_entry(prev) ? prev->parent : prev;
+		parent = is_clone_entry(prev) ? parent_of(prev) : prev;
 	else
 		parent = resolve_parent(pc, &ev->parent, &unknown);
 
-	snap = new_snapshot(pc, ev, pc_image_new(ev, pc_attrs_get(pc, ev)));
+	if ((ev->flags & PROCCACHE_F_VANISHED) && prev)
+		img = inherited_image(pc, ev, prev);
+	else
+		img = pc_image_new(ev, pc_attrs_get(pc, ev));
+	snap = new_snapshot(ev, img);
 	if (!snap)
 		return -ENOMEM;
-	snap->flags = ev->flags & ~(PROCCACHE_F_CLONE | PROCCACHE_F_EXIT_INFERRED);
+	snap->tid = ev->pid; /* the exec'ing thread is the leader now */
+	snap->flags = ev->flags & ~(uint32_t)(PROCCACHE_F_CLONE |
+					      PROCCACHE_F_EXIT_INFERRED |
+					      PROCCACHE_F_PARENT_UNKNOWN |
+					      PROCCACHE_F_EXEC_AFTER_CLONE);
 	if (!(ev->flags & PROCCACHE_F_PROCFS))
 		snap->flags |= PROCCACHE_F_EXECVE;
-	if (unknown)
-		snap->flags |= PROCCACHE_F_PARENT_UNKNOWN;
+	if ((prev && is_clone_entry(prev)) ||
+	    (!prev && ev->prev.ktime && ev->prev.ktime == ev->start_time))
+		snap->flags |= PROCCACHE_F_EXEC_AFTER_CLONE;
 	snap->start_time = ev->start_time;
 	if (prev) {
 		const struct proccache_process *ps = pc_node_snapshot(prev);
@@ -257,12 +449,73 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 			snap->start_time = ps->start_time;
 		if (!snap->nspid)
 			snap->nspid = ps->nspid;
+		if (!parent && (ps->flags & PROCCACHE_F_PARENT_UNKNOWN)) {
+			/* The clone's parent is still awaited: so is ours. */
+			snap->flags |= PROCCACHE_F_PARENT_UNKNOWN;
+			snap->parent_pid = ps->parent_pid;
+			snap->parent_ktime = ps->parent_ktime;
+		}
+		if (ended_after(prev, ev->ktime))
+			exited = proccache_process__ref(
+				(struct proccache_process *)ps);
 	}
+	if (unknown)
+		snap->flags |= PROCCACHE_F_PARENT_UNKNOWN;
 	if (!snap->start_time)
 		snap->start_time = ev->ktime;
 	set_parent_key(snap, parent, &ev->parent);
 
-	return add_live(pc, ev, parent, snap, prev);
+	err = add_live(pc, ev, parent, snap, prev, &n);
+	if (exited) {
+		if (n && err >= 0)
+			err = end_late_exec(pc, n, prev, exited);
+		proccache_process__unref(exited);
+	}
+	return err;
+}
+
+/*
+ * A clone that arrives after the child's own exec: the exec's entry is the
+ * process, so the clone adds no entry. It still tells who forked the child
+ * and that the exec was the first after a fork.
+ */
+static int link_late_clone(struct proccache *pc,
+			   const struct proccache_event *ev,
+			   struct pc_node *cur)
+{
+	const struct proccache_process *cs = pc_node_snapshot(cur);
+	struct proccache_process *snap;
+	struct pc_node *parent = NULL;
+	bool unknown, first_exec;
+
+	pc_stat_inc(pc, out_of_order);
+	if (!pc_same_start(cs->start_time, ev->ktime))
+		return PROCCACHE_INGEST_IGNORED; /* an older process's clone */
+	if (!parent_of(cur)) {
+		parent = resolve_parent(pc, &ev->parent, &unknown);
+		if (parent == cur)
+			parent = NULL;
+	}
+	first_exec = !(cs->flags & (PROCCACHE_F_CLONE |
+				    PROCCACHE_F_EXEC_AFTER_CLONE)) &&
+		     (!parent_of(cur) || parent_of(cur)->key.pid != cur->key.pid);
+	if (!parent && !first_exec)
+		return PROCCACHE_INGEST_DUPLICATE;
+	snap = pc_process_dup(cs);
+	if (!snap)
+		return -ENOMEM;
+	if (first_exec)
+		snap->flags |= PROCCACHE_F_EXEC_AFTER_CLONE;
+	if (parent) {
+		pc_node_forget_orphan(pc, cur);
+		snap->flags &= ~(uint32_t)PROCCACHE_F_PARENT_UNKNOWN;
+		snap->parent_pid = parent->key.pid;
+		snap->parent_ktime = parent->key.ktime;
+		pc_node_adopt(cur, parent);
+		pc_stat_inc(pc, adopted);
+	}
+	pc_node_publish(pc, cur, snap);
+	return PROCCACHE_INGEST_APPLIED;
 }
 
 static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
@@ -277,14 +530,11 @@ static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
 	pc_stat_inc(pc, events_clone);
 	if (pc_find_key(pc, &key)) {
 		pc_stat_inc(pc, duplicates);
-		return 1;
+		return PROCCACHE_INGEST_DUPLICATE;
 	}
 	cur = pc_find_pid(pc, ev->pid);
-	if (cur && cur->key.ktime >= ev->ktime) {
-		/* The child's own later events are in already. */
-		pc_stat_inc(pc, out_of_order);
-		return 1;
-	}
+	if (cur && cur->key.ktime >= ev->ktime)
+		return link_late_clone(pc, ev, cur);
 	if (!pc_make_room(pc)) {
 		pc_stat_inc(pc, refused_full);
 		return -ENOSPC;
@@ -297,7 +547,7 @@ static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
 	parent = resolve_parent(pc, &ev->parent, &unknown);
 	img = parent ? pc_image_ref(pc_node_snapshot(parent)->image)
 		     : pc_image_new(ev, pc_attrs_get(pc, ev));
-	snap = new_snapshot(pc, ev, img);
+	snap = new_snapshot(ev, img);
 	if (!snap)
 		return -ENOMEM;
 	snap->flags = PROCCACHE_F_CLONE |
@@ -307,65 +557,101 @@ static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
 		snap->flags |= PROCCACHE_F_PARENT_UNKNOWN;
 	snap->start_time = ev->ktime;
 	set_parent_key(snap, parent, &ev->parent);
-	return add_live(pc, ev, parent, snap, NULL);
+	return add_live(pc, ev, parent, snap, NULL, NULL);
 }
 
 /*
- * Which entry an exit is about. An exit may name the key of an older image
- * of the process (e.g. the clone's), or none: the process is the live entry
- * of the pid either way, unless the key says the exit is older than it.
+ * Which entry an exit ends. An exit may name the key of an older image of
+ * the process (e.g. the clone's), or none: the process is then the live
+ * entry of the pid. An exit whose entry is not cached yet is held for it.
+ * Returns the entry, or NULL with *ret_result saying what became of it.
  */
 static struct pc_node *exit_target(struct proccache *pc,
-				   const struct proccache_event *ev)
+				   const struct proccache_event *ev,
+				   int *ret_result)
 {
 	struct proccache_key key = { .pid = ev->pid, .ktime = ev->ktime };
 	struct pc_node *live = pc_find_pid(pc, ev->pid);
-	struct pc_node *n;
+	struct pc_node *n = ev->ktime ? pc_find_key(pc, &key) : NULL;
 
-	if (!ev->ktime) {
-		if (!live)
-			pc_stat_inc(pc, exit_unknown);
+	*ret_result = PROCCACHE_INGEST_APPLIED;
+	if (!ev->ktime && live)
 		return live;
-	}
-	n = pc_find_key(pc, &key);
 	if (n && n->live)
 		return n;
 	if (n && live && live->key.ktime > ev->ktime &&
 	    pc_node_snapshot(n)->state == PROCCACHE_STATE_RETIRED)
 		return live;
-	if (n) {
+	if (n || (!ev->ktime && pc_recent_exit_at(pc, ev->pid, ev->time))) {
 		pc_stat_inc(pc, duplicates);
+		*ret_result = PROCCACHE_INGEST_DUPLICATE;
 		return NULL;
 	}
-	if (live && live->key.ktime <= ev->ktime)
-		return live; /* an exec of it was missed */
-	if (live)
+	if (live && pc_same_start(pc_node_snapshot(live)->start_time, ev->ktime))
+		return live; /* named by the process start: its clone key */
+	if (live && live->key.ktime > ev->ktime) {
+		/* A process older than the one holding the pid now. */
 		pc_stat_inc(pc, out_of_order);
-	else
-		pc_stat_inc(pc, exit_unknown);
+		*ret_result = PROCCACHE_INGEST_IGNORED;
+		return NULL;
+	}
+	/* Its exec or clone has not arrived (or, with an older live entry,
+	 * its exec was lost: decided when the hold expires). */
+	*ret_result = PROCCACHE_INGEST_HELD;
 	return NULL;
 }
 
 static int ingest_exit(struct proccache *pc, const struct proccache_event *ev)
 {
-	struct proccache_process *snap;
 	struct pc_node *n;
+	int result, err;
 
 	pc_stat_inc(pc, events_exit);
-	n = exit_target(pc, ev);
-	if (!n)
-		return 1;
-	snap = pc_process_dup(pc_node_snapshot(n));
-	if (!snap)
-		return -ENOMEM;
-	snap->state = PROCCACHE_STATE_EXITED;
-	snap->exit_code = ev->exit_code;
-	snap->exit_signal = (int16_t)ev->exit_signal;
-	snap->exit_time = ev->time ? ev->time : pc->now;
-	snap->flags |= ev->flags & PROCCACHE_F_EXIT_INFERRED;
-	publish_end(pc, n, snap);
-	return pc_dispatch(pc, ev, snap,
-			   n->parent ? pc_node_snapshot(n->parent) : NULL);
+	n = exit_target(pc, ev, &result);
+	if (n)
+		return end_with_exit(pc, n, ev);
+	if (result != PROCCACHE_INGEST_HELD)
+		return result;
+	err = pc_held_add(pc, ev);
+	return err ? err : PROCCACHE_INGEST_HELD;
+}
+
+/*
+ * Held exits whose hold ended: one whose exec never came ends the older
+ * live image of its pid (the exec was lost); any other is dropped.
+ * Subscribers' returns are not passed on: the event they are about is not
+ * the caller's.
+ */
+static void expire_held(struct proccache *pc)
+{
+	struct pc_held *h;
+
+	while ((h = pc_held_take_expired(pc))) {
+		struct pc_node *live = pc_find_pid(pc, h->ev.pid);
+
+		if (h->ev.ktime && live && live->key.ktime < h->ev.ktime) {
+			pc_stat_inc(pc, pending_applied);
+			(void)end_with_exit(pc, live, &h->ev);
+		} else {
+			pc_stat_inc(pc, pending_expired);
+			pc_stat_inc(pc, exit_unknown);
+		}
+		free(h);
+	}
+}
+
+/* The creds of @old with the ones @ev knows (its creds_mask) put in. */
+static struct proccache_creds merged_creds(const struct proccache_creds *old,
+					   const struct proccache_event *ev)
+{
+	struct proccache_creds c = *old;
+	const uint32_t *from = (const uint32_t *)&ev->creds;
+	uint32_t *to = (uint32_t *)&c;
+
+	for (unsigned int i = 0; i <= PROCCACHE_CRED_AUID; i++)
+		if (!ev->creds_mask || (ev->creds_mask & (1u << i)))
+			to[i] = from[i];
+	return c;
 }
 
 /*
@@ -385,15 +671,16 @@ static int ingest_creds(struct proccache *pc, const struct proccache_event *ev)
 	pc_stat_inc(pc, events_creds);
 	if (!n || !n->live) {
 		pc_stat_inc(pc, exit_unknown);
-		return 1;
+		return PROCCACHE_INGEST_IGNORED;
 	}
 	old = pc_node_snapshot(n);
-	if (!memcmp(&old->image->attrs->creds, &ev->creds, sizeof(ev->creds))) {
-		pc_stat_inc(pc, duplicates);
-		return 1;
-	}
 	memset(&merged, 0, sizeof(merged));
-	merged.creds = ev->creds;
+	merged.creds = merged_creds(&old->image->attrs->creds, ev);
+	if (!memcmp(&old->image->attrs->creds, &merged.creds,
+		    sizeof(merged.creds))) {
+		pc_stat_inc(pc, duplicates);
+		return PROCCACHE_INGEST_DUPLICATE;
+	}
 	merged.caps = old->image->attrs->caps;
 	merged.ns = old->image->attrs->ns;
 	merged.cgroup_id = old->image->attrs->cgroup_id;
@@ -408,8 +695,7 @@ static int ingest_creds(struct proccache *pc, const struct proccache_event *ev)
 	pc_image_unref(snap->image);
 	snap->image = img;
 	pc_node_publish(pc, n, snap);
-	return pc_dispatch(pc, ev, snap,
-			   n->parent ? pc_node_snapshot(n->parent) : NULL);
+	return pc_dispatch(pc, ev, snap, parent_snapshot(n));
 }
 
 static int ingest_lost(struct proccache *pc, const struct proccache_event *ev)
@@ -433,9 +719,23 @@ static bool event_valid(const struct proccache_event *ev)
 	if ((ev->type == PROCCACHE_EVENT_EXEC ||
 	     ev->type == PROCCACHE_EVENT_CLONE) && ev->ktime == 0)
 		return false;
+	if (ev->creds_mask >> (PROCCACHE_CRED_AUID + 1))
+		return false;
 	if (ev->args_len && !ev->args)
 		return false;
 	return ev->args_len <= MAX_ARGS_LEN;
+}
+
+/* Reclaim and expiry, after every event and at every tick. */
+static int housekeep(struct proccache *pc)
+{
+	int count;
+
+	expire_held(pc);
+	count = pc_reclaim_expired(pc);
+	if (++pc->since_poll % POLL_EVERY == 0)
+		pc_housekeeping(pc);
+	return count;
 }
 
 PROCCACHE_API int proccache__ingest(struct proccache *pc,
@@ -476,8 +776,15 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		ret = ingest_lost(pc, &ev);
 		break;
 	}
-	pc_reclaim_expired(pc);
-	if (++pc->since_poll % POLL_EVERY == 0)
-		pc_housekeeping(pc);
+	housekeep(pc);
 	return ret;
+}
+
+PROCCACHE_API int proccache__tick(struct proccache *pc)
+{
+	if (!pc)
+		return -EINVAL;
+	pc->now = pc_now(pc);
+	pc->since_poll = POLL_EVERY - 1; /* poll the epoch now */
+	return housekeep(pc);
 }

@@ -33,6 +33,10 @@ static void collect(struct proccache *pc, struct proccache_stats *s)
 	GET(invalid);
 	GET(pid_reuse);
 	GET(events_creds);
+	GET(pending);
+	GET(pending_applied);
+	GET(pending_expired);
+	GET(adopted);
 #undef GET
 	pc_reader_totals(pc, &s->lookups, &s->lookup_misses);
 }
@@ -95,10 +99,17 @@ static const struct metric metrics[] = {
 	M(exit_unknown, "counter", NULL, "Exits and cred changes of processes not cached."),
 	M(duplicates, "counter", NULL, "Events ignored as duplicates."),
 	M(out_of_order, "counter", NULL,
-	  "Events ignored as older than what the cache holds."),
+	  "Events that arrived out of order (stale, late clones, late execs)."),
 	M(invalid, "counter", NULL, "Malformed events rejected."),
 	M(pid_reuse, "counter", NULL,
 	  "Live entries ended because their pid was reused (exit unseen)."),
+	M(pending, "gauge", NULL, "Exits held until their exec or clone arrives."),
+	M(pending_applied, "counter", NULL,
+	  "Held exits applied to their entry."),
+	M(pending_expired, "counter", NULL,
+	  "Held exits that expired without finding their entry."),
+	M(adopted, "counter", NULL,
+	  "Entries linked to a parent that arrived after them."),
 };
 
 #undef M

@@ -669,9 +669,9 @@ Test(cache, creds_change_publishes_a_new_snapshot)
 	child = proccache__lookup_pid(pc, 3);
 	cr_expect_eq(proccache_process__cred(child, PROCCACHE_CRED_UID), 1000);
 	/* The same creds again, and creds of an unknown pid, are ignored. */
-	cr_expect_eq(proccache__ingest(pc, &ev), 1);
+	cr_expect_eq(proccache__ingest(pc, &ev), PROCCACHE_INGEST_DUPLICATE);
 	ev.pid = 99;
-	cr_expect_eq(proccache__ingest(pc, &ev), 1);
+	cr_expect_eq(proccache__ingest(pc, &ev), PROCCACHE_INGEST_IGNORED);
 	cr_assert_eq(proccache__stats(pc, &st), 0);
 	cr_expect_eq(st.events_creds, 3);
 	cr_expect_eq(st.duplicates, 1);
@@ -679,5 +679,35 @@ Test(cache, creds_change_publishes_a_new_snapshot)
 	proccache_process__unref(before);
 	proccache_process__unref(after);
 	proccache_process__unref(child);
+	proccache__free(pc);
+}
+
+/* A sensor that knows only some ids (the netlink connector's real and
+ * effective uid) says which: the others keep the entry's values. */
+Test(cache, creds_mask_merges_the_unknown_ids)
+{
+	struct proccache *pc = cache();
+	struct proccache_process *p;
+	PROCCACHE_OPTS(proccache_event, ev, .type = PROCCACHE_EVENT_CREDS,
+		       .pid = 2, .creds = { .uid = 1000, .euid = 1001,
+					    .suid = 77, .fsuid = 77 },
+		       .creds_mask = 1u << PROCCACHE_CRED_UID |
+				     1u << PROCCACHE_CRED_EUID);
+
+	chain(pc, 2);
+	cr_assert_eq(proccache__ingest(pc, &ev), PROCCACHE_INGEST_APPLIED);
+	p = proccache__lookup_pid(pc, 2);
+	cr_assert_not_null(p);
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_UID), 1000);
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_EUID), 1001);
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_SUID), 5,
+		     "an id outside the mask was overwritten");
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_FSUID), 7);
+	proccache_process__unref(p);
+	/* The same known ids again change nothing. */
+	cr_expect_eq(proccache__ingest(pc, &ev), PROCCACHE_INGEST_DUPLICATE);
+	/* A mask with bits past the last credential is malformed. */
+	ev.creds_mask = 1u << (PROCCACHE_CRED_AUID + 1);
+	cr_expect_eq(proccache__ingest(pc, &ev), -EINVAL);
 	proccache__free(pc);
 }

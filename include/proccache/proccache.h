@@ -142,6 +142,7 @@ enum proccache_flags {
 	PROCCACHE_F_BINARY_TRUNCATED = 1u << 10, /**< binary path cut */
 	PROCCACHE_F_EXIT_INFERRED = 1u << 11, /**< exit not seen, inferred */
 	PROCCACHE_F_VANISHED = 1u << 12,      /**< gone before /proc could be read */
+	PROCCACHE_F_EXEC_AFTER_CLONE = 1u << 13, /**< first exec after a clone (Tetragon's "clone" on an exec) */
 };
 
 /** @brief Life state of an entry. */
@@ -220,7 +221,9 @@ PROCCACHE_API struct proccache_key
 proccache_process__parent_key(const struct proccache_process *p);
 /** @brief Process id (thread-group id), initial pid namespace. */
 PROCCACHE_API uint32_t proccache_process__pid(const struct proccache_process *p);
-/** @brief Thread that exec'd (== pid after exec) or that was cloned. */
+/** @brief Thread id: == pid after an exec (the exec'ing thread becomes the
+ * leader); for a clone entry the new task (== pid for a new process). An
+ * exit does not change it. */
 PROCCACHE_API uint32_t proccache_process__tid(const struct proccache_process *p);
 /** @brief Pid as seen in the process's own pid namespace (0 if unknown). */
 PROCCACHE_API uint32_t proccache_process__nspid(const struct proccache_process *p);
@@ -339,6 +342,9 @@ struct proccache_opts {
 	/** Time source for grace and stamps; NULL = CLOCK_BOOTTIME. */
 	proccache_clock_fn clock;
 	void *clock_userdata;
+	/** How long an exit that arrives before its exec or clone is held
+	 *  for it (docs/process-model.md); 0 = 5 s. At most 4096 are held. */
+	uint64_t hold_ns;
 	size_t : 0;
 };
 
@@ -471,17 +477,35 @@ struct proccache_event {
 	uint64_t time; /**< exit time; 0 = now (ns of the cache clock) */
 	/* lost */
 	uint64_t lost; /**< number of events a sensor lost */
+	/** creds: bit i set when credential i (enum proccache_cred) in
+	 *  @c creds is known; the others keep the entry's values. 0 = all
+	 *  known. */
+	uint32_t creds_mask;
+	uint32_t pad2;
 	size_t : 0;
+};
+
+/** @brief What proccache__ingest() did with an event (non-negative returns). */
+enum proccache_ingest_result {
+	PROCCACHE_INGEST_APPLIED = 0,   /**< the cache reflects the event */
+	PROCCACHE_INGEST_DUPLICATE = 1, /**< already known; nothing changed */
+	PROCCACHE_INGEST_HELD = 2,      /**< an exit held until its exec or clone arrives */
+	PROCCACHE_INGEST_IGNORED = 3,   /**< older than what the cache holds, or about nothing cached */
 };
 
 /**
  * @brief Apply one event to the cache, then call the subscribers. Ingest
- * thread only. Anomalies (unknown parent, unknown exit, duplicates,
- * out-of-order events) are counted in the stats, never fatal.
- * @return 0 when applied; 1 when ignored as duplicate or stale; -ENOSPC
- * when the cache is full of live entries (refused and counted); -EINVAL for
- * a malformed event; or a subscriber's negative return (the cache was still
- * updated and later subscribers were not called).
+ * thread only. Events may arrive in any order (docs/process-model.md):
+ * an exit before its exec or clone is held and applied when that arrives,
+ * a parent that arrives after its children adopts them, a late clone is
+ * linked to its child's exec. Anomalies are counted in the stats, never
+ * fatal. Held exits that expire are handled here and in proccache__tick().
+ * @return an enum proccache_ingest_result: PROCCACHE_INGEST_APPLIED (0),
+ * PROCCACHE_INGEST_DUPLICATE (1), PROCCACHE_INGEST_HELD (2) or
+ * PROCCACHE_INGEST_IGNORED (3, stale or about nothing cached); or it is
+ * refused: -ENOSPC when the cache is full of live entries (counted),
+ * -ENOMEM, -EINVAL for a malformed event; or a subscriber's negative return
+ * (the cache was still updated and later subscribers were not called).
  */
 PROCCACHE_API int proccache__ingest(struct proccache *pc,
 				    const struct proccache_event *ev);
@@ -569,6 +593,10 @@ struct proccache_stats {
 	uint64_t invalid;
 	uint64_t pid_reuse;       /**< live entry replaced by a new one, exit unseen */
 	uint64_t events_creds;
+	uint64_t pending;         /**< exits held for their exec or clone now */
+	uint64_t pending_applied; /**< held exits applied to their entry */
+	uint64_t pending_expired; /**< held exits that never found their entry */
+	uint64_t adopted;         /**< children linked to a parent that came later */
 	size_t : 0;
 };
 

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A writer-only multimap from a pid to the things waiting for it: children
+ * whose parent is not cached yet, exits held for their exec or clone. Few
+ * items ever wait at once, so a chained table that grows is enough. Not
+ * for readers: nothing here is published.
+ */
+#ifndef PROCCACHE_WAITMAP_H
+#define PROCCACHE_WAITMAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pc_wait_item;
+
+struct pc_waitmap {
+	struct pc_wait_item **buckets;
+	uint32_t mask;  /* bucket count - 1; 0 with no buckets yet */
+	uint32_t count; /* items */
+};
+
+/* Add @ptr under @pid (the same pair may be added twice). 0 or -ENOMEM. */
+int pc_waitmap_add(struct pc_waitmap *m, uint32_t pid, void *ptr);
+
+/* Remove one @ptr under @pid; false if it was not there. */
+bool pc_waitmap_remove(struct pc_waitmap *m, uint32_t pid, void *ptr);
+
+/*
+ * Call @fn for every item under @pid, oldest first; an item for which @fn
+ * returns true is removed. @fn must not change the map.
+ */
+void pc_waitmap_take(struct pc_waitmap *m, uint32_t pid,
+		     bool (*fn)(void *ptr, void *userdata), void *userdata);
+
+/* Free the map, calling @fn (may be NULL) on every item's pointer. */
+void pc_waitmap_free(struct pc_waitmap *m, void (*fn)(void *ptr));
+
+#endif
