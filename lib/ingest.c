@@ -170,6 +170,16 @@ static int apply_held_exit(struct proccache *pc, struct pc_node *n)
 	return err;
 }
 
+/* Is @n @ancestor or one of its descendants? (Only a host's own events
+ * could make a parent descend from its child; a cycle must never form.) */
+static bool descends_from(struct pc_node *n, struct pc_node *ancestor)
+{
+	for (; n; n = parent_of(n))
+		if (n == ancestor)
+			return true;
+	return false;
+}
+
 /*
  * A parent that arrived after @child: take it if it is the one the child
  * named (its key, its start, or for a parent named by pid alone, the first
@@ -182,7 +192,7 @@ static bool adopt(struct proccache *pc, struct pc_node *child,
 	const struct proccache_process *ps = pc_node_snapshot(parent);
 	uint64_t named = cs->parent_ktime;
 
-	if (parent == child || parent_of(child))
+	if (parent_of(child) || descends_from(parent, child))
 		return false;
 	if (named ? named != parent->key.ktime &&
 			    !pc_same_start(ps->start_time, named)
@@ -493,7 +503,7 @@ static int link_late_clone(struct proccache *pc,
 		return PROCCACHE_INGEST_IGNORED; /* an older process's clone */
 	if (!parent_of(cur)) {
 		parent = resolve_parent(pc, &ev->parent, &unknown);
-		if (parent == cur)
+		if (parent && descends_from(parent, cur))
 			parent = NULL;
 	}
 	first_exec = !(cs->flags & (PROCCACHE_F_CLONE |

@@ -666,6 +666,15 @@ static const struct scenario scenarios[] = {
 		FL(200, SEC(3), UNKNOWN), PAR(200, SEC(3), 100, 0),
 		STAT_EQ(adopted, 0),
 	} },
+	{ "adoption_never_makes_a_cycle", 0, {
+		/* a host's own events: 200 names 100, then 100 names 200 */
+		C(200, SEC(3), 100, SEC(2)), C(100, SEC(2), 200, SEC(3)),
+		PAR(100, SEC(2), 200, SEC(3)), FL(200, SEC(3), UNKNOWN),
+		DP(100, SEC(2), 1), DP(200, SEC(3), 0), STAT_EQ(adopted, 0),
+		/* a late clone cannot close one either */
+		ES(300, SEC(5), 0, 0, SEC(4)), C(400, SEC(6), 300, SEC(5)),
+		C(300, SEC(4), 400, SEC(6)), DP(300, SEC(5), 0),
+	} },
 	{ "child_reclaimed_before_its_parent_came", 0, {
 		INIT, C(200, SEC(3), 100, SEC(2)), X(200, 0, 0), ADV(GRACE + 1),
 		GN(200, SEC(3)), C(100, SEC(2), 1, 10), STAT_EQ(adopted, 0),
