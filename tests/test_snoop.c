@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * examples/proccache-snoop end to end: its command line, and (as root) a
- * known process tree seen through --json --ancestors and the table output.
- * The JSON is validated and checked by tests/test_snoop.py (python3's
- * strict parser); the snoop's own JSON writer is unit-tested here too.
+ * known process tree seen through each output: every line of the Tetragon
+ * and ECS formats against the project's schemas (tests/schema/check.py),
+ * then the fields' meaning (tests/test_snoop.py), and the table. The
+ * snoop's own JSON writer is unit-tested here too.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -28,6 +29,9 @@
 #endif
 #ifndef SNOOP_CHECKER
 #error "SNOOP_CHECKER must name tests/test_snoop.py"
+#endif
+#ifndef SCHEMA_CHECKER
+#error "SCHEMA_CHECKER must name tests/schema/check.py"
 #endif
 
 #define READY_TIMEOUT_MS 60000
@@ -239,6 +243,11 @@ Test(snoop_cli, bad_values_exit_2, .timeout = 30)
 	assert_usage_error((const char *const[]){ "--args-max", "12x", NULL });
 	assert_usage_error((const char *const[]){ "--args-max", "0", NULL });
 	assert_usage_error((const char *const[]){ "--args-max", "-5", NULL });
+	assert_usage_error((const char *const[]){ "--format", "xml", NULL });
+	assert_usage_error((const char *const[]){ "--format", NULL });
+	/* Extensions are Tetragon's format's only. */
+	assert_usage_error((const char *const[]){ "--format", "ecs", "--extensions", NULL });
+	assert_usage_error((const char *const[]){ "--extensions", NULL });
 }
 
 /* A failure to start: the library's reason, our summary, exit 1, no output. */
@@ -378,19 +387,39 @@ static char *write_temp(const struct capture *c)
 	return path;
 }
 
-static int run_checker(const char *json_path, const struct tree *t)
+/* tests/schema/check.py: every line against the project's schema. */
+static int run_schema_check(const char *format, const char *path)
 {
-	char echo_bin[PATH_MAX], cmd[2 * PATH_MAX + 512];
+	char cmd[2 * PATH_MAX + 128];
 
-	cr_assert_not_null(realpath("/bin/echo", echo_bin));
-	snprintf(cmd, sizeof(cmd),
-		 "python3 '%s' '%s' --node-name %s --forker %d --echo %d --sh-echo %d --exit3 %d --killed %d --echo-binary '%s'",
-		 SNOOP_CHECKER, json_path, NODE_NAME, getpid(), t->echo,
-		 t->sh_echo, t->exit3, t->killed, echo_bin);
+	snprintf(cmd, sizeof(cmd), "python3 '%s' --format %s '%s'", SCHEMA_CHECKER,
+		 format, path);
 	return system(cmd);
 }
 
-Test(snoop_tree, json_ancestors_of_a_known_tree, .timeout = 180)
+/* tests/test_snoop.py: the meaning of the fields for the known tree. */
+static int run_semantic_check(const char *format, const char *path,
+			      const struct tree *t, const char *extra)
+{
+	char echo_bin[PATH_MAX], sh_bin[PATH_MAX], cmd[4 * PATH_MAX + 512];
+
+	cr_assert_not_null(realpath("/bin/echo", echo_bin));
+	cr_assert_not_null(realpath("/bin/sh", sh_bin));
+	snprintf(cmd, sizeof(cmd),
+		 "python3 '%s' '%s' --format %s --node-name %s --forker %d --echo %d --sh-echo %d --exit3 %d --killed %d --echo-binary '%s' --sh-binary '%s' %s",
+		 SNOOP_CHECKER, path, format, NODE_NAME, getpid(), t->echo,
+		 t->sh_echo, t->exit3, t->killed, echo_bin, sh_bin, extra);
+	return system(cmd);
+}
+
+/*
+ * Run the snoop with @args around the known tree, then check its output:
+ * every line against @schema (tests/schema/check.py), then the fields'
+ * meaning as @semantic with @extra arguments (tests/test_snoop.py). The
+ * output is kept in /tmp when a check fails.
+ */
+static void snoop_tree_check(const char *const *args, const char *schema,
+			     const char *semantic, const char *extra)
 {
 	struct snoop_run r;
 	struct tree t;
@@ -399,9 +428,8 @@ Test(snoop_tree, json_ancestors_of_a_known_tree, .timeout = 180)
 
 	require_root();
 	if (system("python3 -c 'import json' 2>/dev/null") != 0)
-		cr_skip_test("SKIPPED: python3 is needed to validate the JSON");
-	snoop_spawn(&r, (const char *const[]){ "--json", "--ancestors",
-					       "--node-name", NODE_NAME, NULL });
+		cr_skip_test("SKIPPED: python3 is needed to check the JSON");
+	snoop_spawn(&r, args);
 	cr_assert(snoop_wait_ready(&r), "proccache-snoop did not start:\n%s",
 		  r.err.buf);
 	run_tree(&t);
@@ -412,12 +440,63 @@ Test(snoop_tree, json_ancestors_of_a_known_tree, .timeout = 180)
 		  "output does not end with a whole line");
 
 	path = write_temp(&r.out);
-	st = run_checker(path, &t);
+	if (schema) {
+		st = run_schema_check(schema, path);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			  "tests/schema/check.py --format %s rejected the output (kept in %s)",
+			  schema, path);
+	}
+	st = run_semantic_check(semantic, path, &t, extra);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		  "tests/test_snoop.py rejected the output (kept in %s)", path);
+		  "tests/test_snoop.py --format %s %s rejected the output (kept in %s)",
+		  semantic, extra, path);
 	unlink(path);
 	free(path);
 	snoop_free(&r);
+}
+
+Test(snoop_tree, tetragon_every_line_strict_with_ancestors, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "tetragon", "--ancestors",
+						"--node-name", NODE_NAME, NULL },
+			 "tetragon", "tetragon", "--ancestors");
+}
+
+/* --json is the alias; without --ancestors there is no ancestors field. */
+Test(snoop_tree, json_is_strict_tetragon, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--json", "--node-name", NODE_NAME,
+						NULL },
+			 "tetragon", "tetragon", "");
+}
+
+/* --extensions: clone and lost events and args, nothing else unknown. */
+Test(snoop_tree, tetragon_extensions, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "tetragon", "--extensions",
+						"--ancestors", "--node-name",
+						NODE_NAME, NULL },
+			 "tetragon-ext", "tetragon-ext", "--ancestors");
+}
+
+/*
+ * MERGE-DEPENDENT: Tetragon's `clone` flag on the first exec after a fork
+ * comes from the entry's PROCCACHE_F_EXEC_AFTER_CLONE, which the ingest
+ * sets (the "lineage in any event order" work on main). Until that is
+ * merged this one test fails; everything else here passes without it.
+ */
+Test(snoop_tree, tetragon_clone_flag_on_first_exec_after_fork, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "tetragon",
+						"--node-name", NODE_NAME, NULL },
+			 NULL, "tetragon", "--clone-flag-only");
+}
+
+Test(snoop_tree, ecs_every_line_valid, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "ecs", "--node-name",
+						NODE_NAME, NULL },
+			 "ecs", "ecs", "");
 }
 
 Test(snoop_tree, table_shows_exec_and_exits, .timeout = 180)

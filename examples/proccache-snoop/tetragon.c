@@ -281,15 +281,22 @@ static void json_user(struct snoop *s, const struct proccache_process *p)
 	jw_object_end(&s->jw);
 }
 
+/* --extensions: argv after argv[0]; left out when empty, as a repeated
+ * field is. */
 static void json_args_array(struct snoop *s, const struct proccache_process *p)
 {
 	const char *arg;
 	size_t off = 0, n;
+	bool open = false;
 
-	jw_array_begin(&s->jw, "args");
-	while (snoop_next_arg(p, false, &off, &arg, &n))
+	while (snoop_next_arg(p, false, &off, &arg, &n)) {
+		if (!open)
+			jw_array_begin(&s->jw, "args");
+		open = true;
 		jw_string_n(&s->jw, NULL, arg, n);
-	jw_array_end(&s->jw);
+	}
+	if (open)
+		jw_array_end(&s->jw);
 }
 
 struct process_ctx {

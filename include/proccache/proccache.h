@@ -142,7 +142,7 @@ enum proccache_flags {
 	PROCCACHE_F_BINARY_TRUNCATED = 1u << 10, /**< binary path cut */
 	PROCCACHE_F_EXIT_INFERRED = 1u << 11, /**< exit not seen, inferred */
 	PROCCACHE_F_VANISHED = 1u << 12,      /**< gone before /proc could be read */
-	PROCCACHE_F_EXEC_AFTER_CLONE = 1u << 13, /**< the first exec after a clone: Tetragon's `clone` flag on an exec */
+	PROCCACHE_F_EXEC_AFTER_CLONE = 1u << 13, /**< first exec after a clone (Tetragon's "clone" on an exec) */
 };
 
 /** @brief Life state of an entry. */
