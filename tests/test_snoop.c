@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "jsonw.h"
+#include "snoop.h"
+#include "tetragon_args.h"
 
 #ifndef SNOOP_PATH
 #error "SNOOP_PATH must name the proccache-snoop binary"
@@ -626,4 +628,124 @@ Test(jsonw, grows_for_long_strings)
 	cr_assert_eq(strlen(jw_text(&w)), n / 2 * 2 + n / 2 * 6 + 2);
 	jw_free(&w);
 	free(big);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tetragon's arguments line                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Rows from Tetragon's ArgsDecoder (pkg/process/args.go) and its exec
+ * tests (pkg/sensors/exec/exec_test.go: "arg1 arg2 arg3" for a program run
+ * with those three, argv[0] not included), written as facts: the raw
+ * buffer as the kernel lays it out and the line Tetragon exports.
+ */
+static const struct {
+	const char *name;
+	const char *raw;
+	size_t len;
+	const char *want;
+} args_rows[] = {
+#define ROW(name, raw, want) { name, raw, sizeof(raw) - 1, want }
+	ROW("plain arguments", "prog\0arg1\0arg2\0arg3\0", "arg1 arg2 arg3"),
+	ROW("argv[0] only", "prog\0", ""),
+	ROW("nothing", "", ""),
+	ROW("a quoted first argument gets a space before it", "prog\0a b\0", " \"a b\""),
+	ROW("a quoted later argument", "prog\0x\0a b\0y\0", "x \"a b\" y"),
+	ROW("nothing is escaped", "prog\0q\"t\0a \"b\"\0", "q\"t \"a \"b\"\""),
+	ROW("only a space quotes", "prog\0a\tb\0c\nd\0", "a\tb c\nd"),
+	ROW("a leading empty argument vanishes", "prog\0\0x\0", "x"),
+	ROW("an empty argument later is a space", "prog\0x\0\0y\0", "x  y"),
+	ROW("trailing empty arguments are dropped", "prog\0x\0\0\0", "x"),
+	ROW("a last argument cut without its NUL", "prog\0x\0cu", "x cu"),
+	ROW("bytes pass as they are", "prog\0\xff\0", "\xff"),
+#undef ROW
+};
+
+Test(tetragon_args, renders_as_argsdecoder)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(args_rows) / sizeof(args_rows[0]); i++) {
+		char *got = tetragon_args_decode(args_rows[i].raw, args_rows[i].len);
+
+		cr_assert_not_null(got);
+		cr_expect_str_eq(got, args_rows[i].want, "%s: got [%s], want [%s]",
+				 args_rows[i].name, got, args_rows[i].want);
+		free(got);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tetragon's refcnt (refcnt.c), on events ingested by hand                  */
+/* ------------------------------------------------------------------------ */
+
+struct refcnt_case {
+	struct snoop_refcnt *r;
+	struct proccache *pc;
+};
+
+static int count_event(struct proccache *pc, const struct proccache_event *ev,
+		       const struct proccache_process *p,
+		       const struct proccache_process *parent, void *userdata)
+{
+	snoop_refcnt_event(((struct refcnt_case *)userdata)->r, ev, p);
+	return 0;
+}
+
+static void ingest(struct refcnt_case *c, uint32_t type, uint32_t pid,
+		   uint64_t ktime, uint32_t parent_pid)
+{
+	PROCCACHE_OPTS(proccache_event, ev, .type = type, .pid = pid, .tid = pid,
+		       .ktime = ktime, .parent = { .pid = parent_pid },
+		       .binary = "/bin/x");
+
+	cr_assert_eq(proccache__ingest(c->pc, &ev), 0, "type %u pid %u", type, pid);
+}
+
+static uint32_t refs(struct refcnt_case *c, uint32_t pid, uint64_t ktime)
+{
+	struct proccache_key k = { .pid = pid, .ktime = ktime };
+	struct proccache_process *p = proccache__lookup(c->pc, &k);
+	uint32_t n;
+
+	cr_assert_not_null(p, "%u/%llu not cached", pid, (unsigned long long)ktime);
+	n = snoop_refcnt_get(c->r, p);
+	proccache_process__unref(p);
+	return n;
+}
+
+/* init(1) forks 100, which execs, re-execs, forks 101 and exits. */
+Test(refcnt, counts_the_live_image_and_its_live_children)
+{
+	struct refcnt_case c = { .r = snoop_refcnt_new() };
+
+	c.pc = proccache__new(NULL);
+	cr_assert(c.pc && c.r);
+	cr_assert_not_null(proccache__subscribe(c.pc, PROCCACHE_EVENT_EXEC |
+				PROCCACHE_EVENT_CLONE | PROCCACHE_EVENT_EXIT,
+				count_event, &c, NULL));
+	ingest(&c, PROCCACHE_EVENT_EXEC, 1, 10, 0);
+	cr_expect_eq(refs(&c, 1, 10), 1, "a live image: itself");
+	ingest(&c, PROCCACHE_EVENT_CLONE, 100, 20, 1);
+	cr_expect_eq(refs(&c, 100, 20), 1);
+	cr_expect_eq(refs(&c, 1, 10), 2, "itself and the fork");
+	ingest(&c, PROCCACHE_EVENT_EXEC, 100, 30, 0);
+	cr_expect_eq(refs(&c, 100, 30), 1, "the first exec after the fork");
+	cr_expect_eq(refs(&c, 1, 10), 2, "the exec replaced the fork as child");
+	cr_expect_eq(refs(&c, 100, 20), 0, "the replaced fork");
+	ingest(&c, PROCCACHE_EVENT_EXEC, 100, 40, 0);
+	cr_expect_eq(refs(&c, 100, 40), 1, "a re-exec");
+	cr_expect_eq(refs(&c, 100, 30), 1, "the replaced image: parent of the re-exec");
+	cr_expect_eq(refs(&c, 1, 10), 1, "the child's live image names another parent");
+	ingest(&c, PROCCACHE_EVENT_CLONE, 101, 50, 100);
+	cr_expect_eq(refs(&c, 100, 40), 2);
+	ingest(&c, PROCCACHE_EVENT_EXIT, 101, 0, 0);
+	cr_expect_eq(refs(&c, 100, 40), 1, "its child exited");
+	ingest(&c, PROCCACHE_EVENT_EXIT, 100, 0, 0);
+	cr_expect_eq(refs(&c, 100, 40), 0, "exited, no live child");
+	cr_expect_eq(refs(&c, 100, 30), 0, "its re-exec exited");
+	cr_expect_eq(refs(&c, 1, 10), 1);
+	proccache__free(c.pc);
+	snoop_refcnt_free(c.r);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "snoop.h"
+#include "tetragon_args.h"
 
 /* Tetragon's ancestors walk stops at its OLDEST_ANCESTOR_PID. */
 #define OLDEST_ANCESTOR_PID 2
@@ -89,44 +90,12 @@ static void tetragon_flags(const struct proccache_process *p, bool init_tree,
 	}
 }
 
-/*
- * Tetragon's ArgsDecoder: the arguments after argv[0], trailing NULs
- * dropped; one with a space is wrapped in double quotes, nothing is
- * escaped, and a quoted one always gets a space before it (even first).
- * An empty argument adds nothing at the start and a lone space later.
- */
 static char *tetragon_arguments(const struct proccache_process *p)
 {
-	size_t args_len, cap, off = 0, len = 0, n;
-	const char *args = proccache_process__args(p, &args_len), *a;
-	char *out;
+	size_t len;
+	const char *args = proccache_process__args(p, &len);
 
-	while (args_len && args[args_len - 1] == '\0')
-		args_len--;
-	cap = 4 * args_len + 4; /* each argument adds at most 3 to its bytes */
-	out = malloc(cap);
-	if (!out)
-		return NULL;
-	if (args_len)
-		off = strnlen(args, args_len) + 1; /* argv[0] */
-	while (off < args_len) {
-		a = args + off;
-		n = strnlen(a, args_len - off);
-		off += n + 1;
-		if (memchr(a, ' ', n)) {
-			memcpy(out + len, " \"", 2);
-			memcpy(out + len + 2, a, n);
-			out[len + 2 + n] = '"';
-			len += n + 3;
-		} else {
-			if (len)
-				out[len++] = ' ';
-			memcpy(out + len, a, n);
-			len += n;
-		}
-	}
-	out[len] = '\0';
-	return out;
+	return tetragon_args_decode(args, len);
 }
 
 /* Enum CapabilitiesType: the kernel's names, but value 1 is DAC_OVERRIDE. */
