@@ -39,11 +39,15 @@
 #define RESOLVE_BUF 256
 /* Most memory the default resolver gives getpwuid_r() on ERANGE. */
 #define NSS_BUF_MAX (1u << 20)
+/* log2(PC_USERS_REQUESTS) */
+#define REQUEST_BITS 6
+
+_Static_assert(PC_USERS_REQUESTS == 1 << REQUEST_BITS, "REQUEST_BITS");
 
 struct proccache_users {
 	struct pc_users_slot *slots;
-	uint32_t mask;  /* slots - 1 */
-	uint32_t shift; /* 64 - log2(slots), for the hash */
+	uint32_t mask; /* slots - 1 */
+	uint32_t bits; /* log2(slots) */
 	uint64_t ttl_ns, negative_ttl_ns;
 	proccache_users_resolve_fn resolve;
 	void *resolve_userdata;
@@ -68,10 +72,15 @@ static uint64_t now_ns(const struct proccache_users *u)
 	return u->clock(u->clock_userdata);
 }
 
-/* Fibonacci hashing: the top bits of key * 2^64 / phi. */
+/* Fibonacci hashing: the top @bits bits of key * 2^64 / phi. */
+static uint32_t fib_hash(uint64_t key, uint32_t bits)
+{
+	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
 static uint32_t home_slot(const struct proccache_users *u, uint64_t key)
 {
-	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> u->shift);
+	return fib_hash(key, u->bits);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -113,7 +122,7 @@ static bool slot_read(const struct pc_users_slot *s, struct entry *e)
  * with the set full around the key's place, the next lookup asks again. */
 static void request(struct proccache_users *u, uint64_t key)
 {
-	uint32_t home = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 58);
+	uint32_t home = fib_hash(key, REQUEST_BITS);
 	uint64_t one = 1;
 	int i;
 
@@ -127,7 +136,7 @@ static void request(struct proccache_users *u, uint64_t key)
 		if (cur == 0 && atomic_compare_exchange_strong_explicit(
 					r, &cur, key, memory_order_release,
 					memory_order_relaxed)) {
-			/* An eventfd only counts up, it cannot block here. */
+			/* A non-blocking eventfd: this write never waits. */
 			if (write(u->wake_fd, &one, sizeof(one)) < 0)
 				pc_debug("users: waking the resolver: %s",
 					 strerror(errno));
@@ -408,7 +417,7 @@ proccache_users__new(const struct proccache_users_opts *opts)
 	if (!u->slots)
 		goto fail;
 	u->mask = slots - 1;
-	u->shift = 64 - log2_u32(slots);
+	u->bits = log2_u32(slots);
 	u->ttl_ns = PC_OPTS_GET(opts, ttl_ns, 0);
 	if (!u->ttl_ns)
 		u->ttl_ns = DEFAULT_TTL_NS;

@@ -307,6 +307,8 @@ struct tree {
 	pid_t sh_echo; /* sh -c 'exec /bin/echo ...': a re-exec */
 	pid_t exit3;   /* fork + _exit(3) */
 	pid_t killed;  /* /bin/sleep killed by SIGKILL */
+	pid_t killed_io; /* ... by SIGIO: glibc calls it POLL, Tetragon SIGIO */
+	pid_t killed_rt; /* ... by SIGRTMIN+1: no name in Tetragon's table */
 };
 
 static pid_t spawn_argv(const char *path, char *const argv[])
@@ -351,14 +353,27 @@ static bool runs(pid_t pid, const char *path)
 	return !strcmp(exe, want);
 }
 
+/* /bin/sleep, killed by @sig once it runs (a signal whose default action
+ * ends the process). */
+static pid_t spawn_sleep_killed(int sig)
+{
+	char *sleep_argv[] = { "sleep", "100", NULL };
+	pid_t pid = spawn_argv("/bin/sleep", sleep_argv);
+	int i;
+
+	for (i = 0; i < 500 && !runs(pid, "/bin/sleep"); i++)
+		usleep(10000);
+	kill(pid, sig);
+	wait_exit(pid, 0, sig);
+	return pid;
+}
+
 static void run_tree(struct tree *t)
 {
 	char *echo_argv[] = { "echo", "a b", "q\"t", "\xff", NULL };
 	char *sh_argv[] = { "sh", "-c",
 			    "exec /bin/echo \"a b\" 'q\"t' \"$(printf '\\377')\"",
 			    NULL };
-	char *sleep_argv[] = { "sleep", "100", NULL };
-	int i;
 
 	t->echo = spawn_argv("/bin/echo", echo_argv);
 	wait_exit(t->echo, 0, 0);
@@ -371,11 +386,9 @@ static void run_tree(struct tree *t)
 		_exit(3);
 	wait_exit(t->exit3, 3, 0);
 
-	t->killed = spawn_argv("/bin/sleep", sleep_argv);
-	for (i = 0; i < 500 && !runs(t->killed, "/bin/sleep"); i++)
-		usleep(10000);
-	kill(t->killed, SIGKILL);
-	wait_exit(t->killed, 0, SIGKILL);
+	t->killed = spawn_sleep_killed(SIGKILL);
+	t->killed_io = spawn_sleep_killed(SIGIO);
+	t->killed_rt = spawn_sleep_killed(SIGRTMIN + 1);
 }
 
 static char *write_temp(const struct capture *c)
@@ -408,9 +421,10 @@ static int run_semantic_check(const char *format, const char *path,
 	cr_assert_not_null(realpath("/bin/echo", echo_bin));
 	cr_assert_not_null(realpath("/bin/sh", sh_bin));
 	snprintf(cmd, sizeof(cmd),
-		 "python3 '%s' '%s' --format %s --node-name %s --forker %d --echo %d --sh-echo %d --exit3 %d --killed %d --echo-binary '%s' --sh-binary '%s' %s",
+		 "python3 '%s' '%s' --format %s --node-name %s --forker %d --echo %d --sh-echo %d --exit3 %d --killed %d --killed-io %d --killed-rt %d --echo-binary '%s' --sh-binary '%s' %s",
 		 SNOOP_CHECKER, path, format, NODE_NAME, getpid(), t->echo,
-		 t->sh_echo, t->exit3, t->killed, echo_bin, sh_bin, extra);
+		 t->sh_echo, t->exit3, t->killed, t->killed_io, t->killed_rt,
+		 echo_bin, sh_bin, extra);
 	return system(cmd);
 }
 

@@ -7,6 +7,7 @@ when every check holds, else print each failure and exit 1.
 
     test_snoop.py --format tetragon|tetragon-ext|ecs FILE --node-name N
         --forker PID --echo PID --sh-echo PID --exit3 PID --killed PID
+        --killed-io PID --killed-rt PID
         --echo-binary PATH --sh-binary PATH [--ancestors] [--clone-flag-only]
 
 --clone-flag-only checks just Tetragon's `clone` flag on the first exec after
@@ -152,9 +153,11 @@ def check_tetragon(args, events, raws, ext):
               "sh-echo: clone flag on an exec without a clone: %r" % p.get("flags"))
         check(parent.get("pid") == args.sh_echo and parent.get("binary") == args.sh_binary,
               "sh-echo: parent %r %r, want the shell's image" % (parent.get("pid"), parent.get("binary")))
-    # Exits: status left out when 0, signal only when killed.
+    # Exits: status left out when 0, signal only when killed, named as Go
+    # names it (SIGIO, where glibc says POLL), none for a real-time signal.
     for pid, status, signal in ((args.echo, None, None), (args.exit3, 3, None),
-                                (args.killed, None, "SIGKILL")):
+                                (args.killed, None, "SIGKILL"), (args.killed_io, None, "SIGIO"),
+                                (args.killed_rt, None, None)):
         exits = bodies(events, "process_exit", pid)
         if not check(len(exits) == 1, "pid %d: %d exit events" % (pid, len(exits))):
             continue
@@ -231,7 +234,8 @@ def check_ecs(args, events):
               "sh-echo: parent %r, want the forker: the parent process, not the shell's image" %
               execs[0]["process"].get("parent", {}).get("pid"))
     check(len(docs_of(events, "fork", args.exit3)) == 1, "exit3: no fork document")
-    for pid, code in ((args.echo, 0), (args.exit3, 3), (args.killed, 128 + 9)):
+    for pid, code in ((args.echo, 0), (args.exit3, 3), (args.killed, 128 + 9),
+                      (args.killed_io, 128 + 29)):
         ends = docs_of(events, "end", pid)
         if check(len(ends) == 1, "pid %d: %d end documents" % (pid, len(ends))):
             check(ends[0]["process"].get("exit_code") == code, "pid %d: exit_code %r, want %d" %
@@ -242,7 +246,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("path")
     ap.add_argument("--format", required=True, choices=["tetragon", "tetragon-ext", "ecs"])
-    for opt in ("forker", "echo", "sh_echo", "exit3", "killed"):
+    for opt in ("forker", "echo", "sh_echo", "exit3", "killed", "killed_io", "killed_rt"):
         ap.add_argument("--" + opt.replace("_", "-"), type=int, required=True)
     ap.add_argument("--echo-binary", required=True)
     ap.add_argument("--sh-binary", required=True)

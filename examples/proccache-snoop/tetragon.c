@@ -12,7 +12,6 @@
  * args array); only then is the output not strict.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -418,16 +417,24 @@ static int json_ancestors(struct snoop *s, const struct proccache_process *p,
 	return err;
 }
 
-/* Tetragon names signals as Go's unix.SignalName does: SIGHUP to SIGSYS;
- * any other (a real-time signal) has no name and is left out. */
+/*
+ * Tetragon names signals with Go's unix.SignalName(), whose Linux table has
+ * 1 to 31 only (glibc's abbreviations differ at 29: POLL, not IO); any
+ * other, a real-time signal, has no name and is left out.
+ */
 static void json_signal(struct snoop *s, int sig)
 {
-	char name[SNOOP_SIGNAL_MAX];
+	static const char *const go_names[32] = {
+		[1] = "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT",
+		"SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2",
+		"SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",
+		"SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
+		"SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR",
+		"SIGSYS",
+	};
 
-	if (sig < 1 || sig > 31)
-		return;
-	snoop_format_signal(sig, name, sizeof(name));
-	jw_string(&s->jw, "signal", name);
+	if (sig >= 1 && sig <= 31)
+		jw_string(&s->jw, "signal", go_names[sig]);
 }
 
 static int json_exec(struct snoop *s, const struct proccache_process *p,
