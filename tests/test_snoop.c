@@ -309,6 +309,7 @@ struct tree {
 	pid_t killed;  /* /bin/sleep killed by SIGKILL */
 	pid_t killed_io; /* ... by SIGIO: glibc calls it POLL, Tetragon SIGIO */
 	pid_t killed_rt; /* ... by SIGRTMIN+1: no name in Tetragon's table */
+	pid_t nobody;  /* fork, setuid(65534), exec /bin/true: no capabilities */
 };
 
 static pid_t spawn_argv(const char *path, char *const argv[])
@@ -386,6 +387,16 @@ static void run_tree(struct tree *t)
 		_exit(3);
 	wait_exit(t->exit3, 3, 0);
 
+	t->nobody = fork();
+	cr_assert_geq(t->nobody, 0);
+	if (t->nobody == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(126);
+		execv("/bin/true", (char *[]){ "true", NULL });
+		_exit(127);
+	}
+	wait_exit(t->nobody, 0, 0);
+
 	t->killed = spawn_sleep_killed(SIGKILL);
 	t->killed_io = spawn_sleep_killed(SIGIO);
 	t->killed_rt = spawn_sleep_killed(SIGRTMIN + 1);
@@ -421,10 +432,10 @@ static int run_semantic_check(const char *format, const char *path,
 	cr_assert_not_null(realpath("/bin/echo", echo_bin));
 	cr_assert_not_null(realpath("/bin/sh", sh_bin));
 	snprintf(cmd, sizeof(cmd),
-		 "python3 '%s' '%s' --format %s --node-name %s --forker %d --echo %d --sh-echo %d --exit3 %d --killed %d --killed-io %d --killed-rt %d --echo-binary '%s' --sh-binary '%s' %s",
+		 "python3 '%s' '%s' --format %s --node-name %s --forker %d --echo %d --sh-echo %d --exit3 %d --killed %d --killed-io %d --killed-rt %d --nobody %d --echo-binary '%s' --sh-binary '%s' %s",
 		 SNOOP_CHECKER, path, format, NODE_NAME, getpid(), t->echo,
 		 t->sh_echo, t->exit3, t->killed, t->killed_io, t->killed_rt,
-		 echo_bin, sh_bin, extra);
+		 t->nobody, echo_bin, sh_bin, extra);
 	return system(cmd);
 }
 

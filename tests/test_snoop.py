@@ -7,7 +7,7 @@ when every check holds, else print each failure and exit 1.
 
     test_snoop.py --format tetragon|tetragon-ext|ecs FILE --node-name N
         --forker PID --echo PID --sh-echo PID --exit3 PID --killed PID
-        --killed-io PID --killed-rt PID
+        --killed-io PID --killed-rt PID --nobody PID
         --echo-binary PATH --sh-binary PATH [--ancestors] [--clone-flag-only]
 
 --clone-flag-only checks just Tetragon's `clone` flag on the first exec after
@@ -17,6 +17,7 @@ test so that its state is visible on its own.
 
 import argparse
 import base64
+import pwd
 import sys
 
 WANT_ARGS = ["a b", 'q"t', "\u00ff"]
@@ -170,6 +171,7 @@ def check_tetragon(args, events, raws, ext):
     if exits:
         check("clone" in exits[0]["process"].get("flags", "").split(),
               "exit3: a fork that never exec'd has flags %r, want clone" % exits[0]["process"].get("flags"))
+    check_tetragon_nobody(args, events)
     clones = bodies(events, "process_clone", args.exit3)
     if ext:
         if check(len(clones) == 1, "exit3: %d clone events with --extensions" % len(clones)):
@@ -180,6 +182,28 @@ def check_tetragon(args, events, raws, ext):
             check(execs[0]["process"].get("args") == WANT_ARGS, "echo: args %r" % execs[0]["process"].get("args"))
     else:
         check(not clones, "process_clone written without --extensions")
+
+
+def nobody_name():
+    try:
+        return pwd.getpwuid(65534).pw_name
+    except KeyError:
+        return None
+
+
+def check_tetragon_nobody(args, events):
+    """A process without capabilities: no cap object (empty sets are left
+    out), uid 65534, and a user name only if it is the database's."""
+    execs = [b for b in bodies(events, "process_exec", args.nobody)
+             if b["process"].get("uid") == 65534]
+    if not check(len(execs) == 1, "nobody %d: %d execs as uid 65534" % (args.nobody, len(execs))):
+        return
+    p = execs[0]["process"]
+    check("cap" not in p, "nobody: cap %r, want it left out" % p.get("cap"))
+    for body in bodies(events, "process_exit", args.nobody):
+        user = body["process"].get("user")
+        check(user is None or user.get("name") == nobody_name(),
+              "nobody: user %r, want %r or none" % (user, nobody_name()))
 
 
 def check_clone_flag(args, events):
@@ -234,6 +258,13 @@ def check_ecs(args, events):
               "sh-echo: parent %r, want the forker: the parent process, not the shell's image" %
               execs[0]["process"].get("parent", {}).get("pid"))
     check(len(docs_of(events, "fork", args.exit3)) == 1, "exit3: no fork document")
+    execs = [d for d in docs_of(events, "exec", args.nobody)
+             if d["process"].get("user", {}).get("id") == "65534"]
+    if check(len(execs) == 1, "nobody %d: %d exec documents as uid 65534" % (args.nobody, len(execs))):
+        p = execs[0]["process"]
+        check("capabilities" not in p.get("thread", {}), "nobody: capabilities %r" %
+              p.get("thread", {}).get("capabilities"))
+        check(p["user"].get("name") in (None, nobody_name()), "nobody: user %r" % p["user"])
     for pid, code in ((args.echo, 0), (args.exit3, 3), (args.killed, 128 + 9),
                       (args.killed_io, 128 + 29)):
         ends = docs_of(events, "end", pid)
@@ -246,7 +277,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("path")
     ap.add_argument("--format", required=True, choices=["tetragon", "tetragon-ext", "ecs"])
-    for opt in ("forker", "echo", "sh_echo", "exit3", "killed", "killed_io", "killed_rt"):
+    for opt in ("forker", "echo", "sh_echo", "exit3", "killed", "killed_io", "killed_rt",
+                "nobody"):
         ap.add_argument("--" + opt.replace("_", "-"), type=int, required=True)
     ap.add_argument("--echo-binary", required=True)
     ap.add_argument("--sh-binary", required=True)

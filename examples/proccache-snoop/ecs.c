@@ -138,11 +138,14 @@ static void ecs_ident(struct snoop *s, const char *key, uint32_t id, bool group)
 }
 
 /* Capability names match ECS's pattern ^(CAP_[A-Z_]+|\d+)$: the kernel's
- * names, the number for a bit the library cannot name. */
-static void ecs_caps(struct snoop *s, const char *key, uint64_t caps)
+ * names, the number for a bit the library cannot name. An empty set is
+ * left out, as an empty value is in ECS. */
+static void ecs_cap_set(struct snoop *s, const char *key, uint64_t caps)
 {
 	unsigned int bit;
 
+	if (!caps)
+		return;
 	jw_array_begin(&s->jw, key);
 	for (bit = 0; bit < 64; bit++) {
 		const char *name = proccache_cap_name(bit);
@@ -157,6 +160,22 @@ static void ecs_caps(struct snoop *s, const char *key, uint64_t caps)
 		jw_string(&s->jw, NULL, name);
 	}
 	jw_array_end(&s->jw);
+}
+
+static void ecs_thread(struct snoop *s, const struct proccache_process *p)
+{
+	uint64_t perm = proccache_process__caps(p, PROCCACHE_CAP_PERMITTED);
+	uint64_t eff = proccache_process__caps(p, PROCCACHE_CAP_EFFECTIVE);
+
+	jw_object_begin(&s->jw, "thread");
+	jw_uint(&s->jw, "id", proccache_process__tid(p));
+	if (perm || eff) {
+		jw_object_begin(&s->jw, "capabilities");
+		ecs_cap_set(s, "permitted", perm);
+		ecs_cap_set(s, "effective", eff);
+		jw_object_end(&s->jw);
+	}
+	jw_object_end(&s->jw);
 }
 
 /* args (argv[0] included), args_count and command_line (joined by
@@ -232,13 +251,7 @@ static int ecs_process_fields(struct snoop *s, const struct proccache_process *p
 	ecs_ident(s, "real_group", proccache_process__cred(p, PROCCACHE_CRED_GID), true);
 	ecs_ident(s, "saved_user", proccache_process__cred(p, PROCCACHE_CRED_SUID), false);
 	ecs_ident(s, "saved_group", proccache_process__cred(p, PROCCACHE_CRED_SGID), true);
-	jw_object_begin(&s->jw, "thread");
-	jw_uint(&s->jw, "id", proccache_process__tid(p));
-	jw_object_begin(&s->jw, "capabilities");
-	ecs_caps(s, "permitted", proccache_process__caps(p, PROCCACHE_CAP_PERMITTED));
-	ecs_caps(s, "effective", proccache_process__caps(p, PROCCACHE_CAP_EFFECTIVE));
-	jw_object_end(&s->jw);
-	jw_object_end(&s->jw);
+	ecs_thread(s, p);
 	return 0;
 }
 
