@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * examples/proccache-snoop end to end: its command line, and (as root) a
- * known process tree seen through --json --ancestors and the table output.
- * The JSON is validated and checked by tests/test_snoop.py (python3's
- * strict parser); the snoop's own JSON writer is unit-tested here too.
+ * known process tree seen through each output: every line of the Tetragon
+ * and ECS formats against the project's schemas (tests/schema/check.py),
+ * then the fields' meaning (tests/test_snoop.py), and the table. The
+ * snoop's own JSON writer is unit-tested here too.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -22,12 +23,17 @@
 #include <unistd.h>
 
 #include "jsonw.h"
+#include "snoop.h"
+#include "tetragon_args.h"
 
 #ifndef SNOOP_PATH
 #error "SNOOP_PATH must name the proccache-snoop binary"
 #endif
 #ifndef SNOOP_CHECKER
 #error "SNOOP_CHECKER must name tests/test_snoop.py"
+#endif
+#ifndef SCHEMA_CHECKER
+#error "SCHEMA_CHECKER must name tests/schema/check.py"
 #endif
 
 #define READY_TIMEOUT_MS 60000
@@ -239,6 +245,11 @@ Test(snoop_cli, bad_values_exit_2, .timeout = 30)
 	assert_usage_error((const char *const[]){ "--args-max", "12x", NULL });
 	assert_usage_error((const char *const[]){ "--args-max", "0", NULL });
 	assert_usage_error((const char *const[]){ "--args-max", "-5", NULL });
+	assert_usage_error((const char *const[]){ "--format", "xml", NULL });
+	assert_usage_error((const char *const[]){ "--format", NULL });
+	/* Extensions are Tetragon's format's only. */
+	assert_usage_error((const char *const[]){ "--format", "ecs", "--extensions", NULL });
+	assert_usage_error((const char *const[]){ "--extensions", NULL });
 }
 
 /* A failure to start: the library's reason, our summary, exit 1, no output. */
@@ -296,6 +307,9 @@ struct tree {
 	pid_t sh_echo; /* sh -c 'exec /bin/echo ...': a re-exec */
 	pid_t exit3;   /* fork + _exit(3) */
 	pid_t killed;  /* /bin/sleep killed by SIGKILL */
+	pid_t killed_io; /* ... by SIGIO: glibc calls it POLL, Tetragon SIGIO */
+	pid_t killed_rt; /* ... by SIGRTMIN+1: no name in Tetragon's table */
+	pid_t nobody;  /* fork, setuid(65534), exec /bin/true: no capabilities */
 };
 
 static pid_t spawn_argv(const char *path, char *const argv[])
@@ -340,14 +354,27 @@ static bool runs(pid_t pid, const char *path)
 	return !strcmp(exe, want);
 }
 
+/* /bin/sleep, killed by @sig once it runs (a signal whose default action
+ * ends the process). */
+static pid_t spawn_sleep_killed(int sig)
+{
+	char *sleep_argv[] = { "sleep", "100", NULL };
+	pid_t pid = spawn_argv("/bin/sleep", sleep_argv);
+	int i;
+
+	for (i = 0; i < 500 && !runs(pid, "/bin/sleep"); i++)
+		usleep(10000);
+	kill(pid, sig);
+	wait_exit(pid, 0, sig);
+	return pid;
+}
+
 static void run_tree(struct tree *t)
 {
 	char *echo_argv[] = { "echo", "a b", "q\"t", "\xff", NULL };
 	char *sh_argv[] = { "sh", "-c",
 			    "exec /bin/echo \"a b\" 'q\"t' \"$(printf '\\377')\"",
 			    NULL };
-	char *sleep_argv[] = { "sleep", "100", NULL };
-	int i;
 
 	t->echo = spawn_argv("/bin/echo", echo_argv);
 	wait_exit(t->echo, 0, 0);
@@ -360,11 +387,19 @@ static void run_tree(struct tree *t)
 		_exit(3);
 	wait_exit(t->exit3, 3, 0);
 
-	t->killed = spawn_argv("/bin/sleep", sleep_argv);
-	for (i = 0; i < 500 && !runs(t->killed, "/bin/sleep"); i++)
-		usleep(10000);
-	kill(t->killed, SIGKILL);
-	wait_exit(t->killed, 0, SIGKILL);
+	t->nobody = fork();
+	cr_assert_geq(t->nobody, 0);
+	if (t->nobody == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(126);
+		execv("/bin/true", (char *[]){ "true", NULL });
+		_exit(127);
+	}
+	wait_exit(t->nobody, 0, 0);
+
+	t->killed = spawn_sleep_killed(SIGKILL);
+	t->killed_io = spawn_sleep_killed(SIGIO);
+	t->killed_rt = spawn_sleep_killed(SIGRTMIN + 1);
 }
 
 static char *write_temp(const struct capture *c)
@@ -378,19 +413,40 @@ static char *write_temp(const struct capture *c)
 	return path;
 }
 
-static int run_checker(const char *json_path, const struct tree *t)
+/* tests/schema/check.py: every line against the project's schema. */
+static int run_schema_check(const char *format, const char *path)
 {
-	char echo_bin[PATH_MAX], cmd[2 * PATH_MAX + 512];
+	char cmd[2 * PATH_MAX + 128];
 
-	cr_assert_not_null(realpath("/bin/echo", echo_bin));
-	snprintf(cmd, sizeof(cmd),
-		 "python3 '%s' '%s' --node-name %s --forker %d --echo %d --sh-echo %d --exit3 %d --killed %d --echo-binary '%s'",
-		 SNOOP_CHECKER, json_path, NODE_NAME, getpid(), t->echo,
-		 t->sh_echo, t->exit3, t->killed, echo_bin);
+	snprintf(cmd, sizeof(cmd), "python3 '%s' --format %s '%s'", SCHEMA_CHECKER,
+		 format, path);
 	return system(cmd);
 }
 
-Test(snoop_tree, json_ancestors_of_a_known_tree, .timeout = 180)
+/* tests/test_snoop.py: the meaning of the fields for the known tree. */
+static int run_semantic_check(const char *format, const char *path,
+			      const struct tree *t, const char *extra)
+{
+	char echo_bin[PATH_MAX], sh_bin[PATH_MAX], cmd[4 * PATH_MAX + 512];
+
+	cr_assert_not_null(realpath("/bin/echo", echo_bin));
+	cr_assert_not_null(realpath("/bin/sh", sh_bin));
+	snprintf(cmd, sizeof(cmd),
+		 "python3 '%s' '%s' --format %s --node-name %s --forker %d --echo %d --sh-echo %d --exit3 %d --killed %d --killed-io %d --killed-rt %d --nobody %d --echo-binary '%s' --sh-binary '%s' %s",
+		 SNOOP_CHECKER, path, format, NODE_NAME, getpid(), t->echo,
+		 t->sh_echo, t->exit3, t->killed, t->killed_io, t->killed_rt,
+		 t->nobody, echo_bin, sh_bin, extra);
+	return system(cmd);
+}
+
+/*
+ * Run the snoop with @args around the known tree, then check its output:
+ * every line against @schema (tests/schema/check.py), then the fields'
+ * meaning as @semantic with @extra arguments (tests/test_snoop.py). The
+ * output is kept in /tmp when a check fails.
+ */
+static void snoop_tree_check(const char *const *args, const char *schema,
+			     const char *semantic, const char *extra)
 {
 	struct snoop_run r;
 	struct tree t;
@@ -399,9 +455,8 @@ Test(snoop_tree, json_ancestors_of_a_known_tree, .timeout = 180)
 
 	require_root();
 	if (system("python3 -c 'import json' 2>/dev/null") != 0)
-		cr_skip_test("SKIPPED: python3 is needed to validate the JSON");
-	snoop_spawn(&r, (const char *const[]){ "--json", "--ancestors",
-					       "--node-name", NODE_NAME, NULL });
+		cr_skip_test("SKIPPED: python3 is needed to check the JSON");
+	snoop_spawn(&r, args);
 	cr_assert(snoop_wait_ready(&r), "proccache-snoop did not start:\n%s",
 		  r.err.buf);
 	run_tree(&t);
@@ -412,12 +467,63 @@ Test(snoop_tree, json_ancestors_of_a_known_tree, .timeout = 180)
 		  "output does not end with a whole line");
 
 	path = write_temp(&r.out);
-	st = run_checker(path, &t);
+	if (schema) {
+		st = run_schema_check(schema, path);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			  "tests/schema/check.py --format %s rejected the output (kept in %s)",
+			  schema, path);
+	}
+	st = run_semantic_check(semantic, path, &t, extra);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		  "tests/test_snoop.py rejected the output (kept in %s)", path);
+		  "tests/test_snoop.py --format %s %s rejected the output (kept in %s)",
+		  semantic, extra, path);
 	unlink(path);
 	free(path);
 	snoop_free(&r);
+}
+
+Test(snoop_tree, tetragon_every_line_strict_with_ancestors, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "tetragon", "--ancestors",
+						"--node-name", NODE_NAME, NULL },
+			 "tetragon", "tetragon", "--ancestors");
+}
+
+/* --json is the alias; without --ancestors there is no ancestors field. */
+Test(snoop_tree, json_is_strict_tetragon, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--json", "--node-name", NODE_NAME,
+						NULL },
+			 "tetragon", "tetragon", "");
+}
+
+/* --extensions: clone and lost events and args, nothing else unknown. */
+Test(snoop_tree, tetragon_extensions, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "tetragon", "--extensions",
+						"--ancestors", "--node-name",
+						NODE_NAME, NULL },
+			 "tetragon-ext", "tetragon-ext", "--ancestors");
+}
+
+/*
+ * MERGE-DEPENDENT: Tetragon's `clone` flag on the first exec after a fork
+ * comes from the entry's PROCCACHE_F_EXEC_AFTER_CLONE, which the ingest
+ * sets (the "lineage in any event order" work on main). Until that is
+ * merged this one test fails; everything else here passes without it.
+ */
+Test(snoop_tree, tetragon_clone_flag_on_first_exec_after_fork, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "tetragon",
+						"--node-name", NODE_NAME, NULL },
+			 NULL, "tetragon", "--clone-flag-only");
+}
+
+Test(snoop_tree, ecs_every_line_valid, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "ecs", "--node-name",
+						NODE_NAME, NULL },
+			 "ecs", "ecs", "");
 }
 
 Test(snoop_tree, table_shows_exec_and_exits, .timeout = 180)
@@ -547,4 +653,124 @@ Test(jsonw, grows_for_long_strings)
 	cr_assert_eq(strlen(jw_text(&w)), n / 2 * 2 + n / 2 * 6 + 2);
 	jw_free(&w);
 	free(big);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tetragon's arguments line                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Rows from Tetragon's ArgsDecoder (pkg/process/args.go) and its exec
+ * tests (pkg/sensors/exec/exec_test.go: "arg1 arg2 arg3" for a program run
+ * with those three, argv[0] not included), written as facts: the raw
+ * buffer as the kernel lays it out and the line Tetragon exports.
+ */
+static const struct {
+	const char *name;
+	const char *raw;
+	size_t len;
+	const char *want;
+} args_rows[] = {
+#define ROW(name, raw, want) { name, raw, sizeof(raw) - 1, want }
+	ROW("plain arguments", "prog\0arg1\0arg2\0arg3\0", "arg1 arg2 arg3"),
+	ROW("argv[0] only", "prog\0", ""),
+	ROW("nothing", "", ""),
+	ROW("a quoted first argument gets a space before it", "prog\0a b\0", " \"a b\""),
+	ROW("a quoted later argument", "prog\0x\0a b\0y\0", "x \"a b\" y"),
+	ROW("nothing is escaped", "prog\0q\"t\0a \"b\"\0", "q\"t \"a \"b\"\""),
+	ROW("only a space quotes", "prog\0a\tb\0c\nd\0", "a\tb c\nd"),
+	ROW("a leading empty argument vanishes", "prog\0\0x\0", "x"),
+	ROW("an empty argument later is a space", "prog\0x\0\0y\0", "x  y"),
+	ROW("trailing empty arguments are dropped", "prog\0x\0\0\0", "x"),
+	ROW("a last argument cut without its NUL", "prog\0x\0cu", "x cu"),
+	ROW("bytes pass as they are", "prog\0\xff\0", "\xff"),
+#undef ROW
+};
+
+Test(tetragon_args, renders_as_argsdecoder)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(args_rows) / sizeof(args_rows[0]); i++) {
+		char *got = tetragon_args_decode(args_rows[i].raw, args_rows[i].len);
+
+		cr_assert_not_null(got);
+		cr_expect_str_eq(got, args_rows[i].want, "%s: got [%s], want [%s]",
+				 args_rows[i].name, got, args_rows[i].want);
+		free(got);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tetragon's refcnt (refcnt.c), on events ingested by hand                  */
+/* ------------------------------------------------------------------------ */
+
+struct refcnt_case {
+	struct snoop_refcnt *r;
+	struct proccache *pc;
+};
+
+static int count_event(struct proccache *pc, const struct proccache_event *ev,
+		       const struct proccache_process *p,
+		       const struct proccache_process *parent, void *userdata)
+{
+	snoop_refcnt_event(((struct refcnt_case *)userdata)->r, ev, p);
+	return 0;
+}
+
+static void ingest(struct refcnt_case *c, uint32_t type, uint32_t pid,
+		   uint64_t ktime, uint32_t parent_pid)
+{
+	PROCCACHE_OPTS(proccache_event, ev, .type = type, .pid = pid, .tid = pid,
+		       .ktime = ktime, .parent = { .pid = parent_pid },
+		       .binary = "/bin/x");
+
+	cr_assert_eq(proccache__ingest(c->pc, &ev), 0, "type %u pid %u", type, pid);
+}
+
+static uint32_t refs(struct refcnt_case *c, uint32_t pid, uint64_t ktime)
+{
+	struct proccache_key k = { .pid = pid, .ktime = ktime };
+	struct proccache_process *p = proccache__lookup(c->pc, &k);
+	uint32_t n;
+
+	cr_assert_not_null(p, "%u/%llu not cached", pid, (unsigned long long)ktime);
+	n = snoop_refcnt_get(c->r, p);
+	proccache_process__unref(p);
+	return n;
+}
+
+/* init(1) forks 100, which execs, re-execs, forks 101 and exits. */
+Test(refcnt, counts_the_live_image_and_its_live_children)
+{
+	struct refcnt_case c = { .r = snoop_refcnt_new() };
+
+	c.pc = proccache__new(NULL);
+	cr_assert(c.pc && c.r);
+	cr_assert_not_null(proccache__subscribe(c.pc, PROCCACHE_EVENT_EXEC |
+				PROCCACHE_EVENT_CLONE | PROCCACHE_EVENT_EXIT,
+				count_event, &c, NULL));
+	ingest(&c, PROCCACHE_EVENT_EXEC, 1, 10, 0);
+	cr_expect_eq(refs(&c, 1, 10), 1, "a live image: itself");
+	ingest(&c, PROCCACHE_EVENT_CLONE, 100, 20, 1);
+	cr_expect_eq(refs(&c, 100, 20), 1);
+	cr_expect_eq(refs(&c, 1, 10), 2, "itself and the fork");
+	ingest(&c, PROCCACHE_EVENT_EXEC, 100, 30, 0);
+	cr_expect_eq(refs(&c, 100, 30), 1, "the first exec after the fork");
+	cr_expect_eq(refs(&c, 1, 10), 2, "the exec replaced the fork as child");
+	cr_expect_eq(refs(&c, 100, 20), 0, "the replaced fork");
+	ingest(&c, PROCCACHE_EVENT_EXEC, 100, 40, 0);
+	cr_expect_eq(refs(&c, 100, 40), 1, "a re-exec");
+	cr_expect_eq(refs(&c, 100, 30), 1, "the replaced image: parent of the re-exec");
+	cr_expect_eq(refs(&c, 1, 10), 1, "the child's live image names another parent");
+	ingest(&c, PROCCACHE_EVENT_CLONE, 101, 50, 100);
+	cr_expect_eq(refs(&c, 100, 40), 2);
+	ingest(&c, PROCCACHE_EVENT_EXIT, 101, 0, 0);
+	cr_expect_eq(refs(&c, 100, 40), 1, "its child exited");
+	ingest(&c, PROCCACHE_EVENT_EXIT, 100, 0, 0);
+	cr_expect_eq(refs(&c, 100, 40), 0, "exited, no live child");
+	cr_expect_eq(refs(&c, 100, 30), 0, "its re-exec exited");
+	cr_expect_eq(refs(&c, 1, 10), 1);
+	proccache__free(c.pc);
+	snoop_refcnt_free(c.r);
 }

@@ -1,24 +1,31 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Check what `proccache-snoop --json --ancestors` wrote while tests/test_snoop.c
-ran a known process tree. Exit 0 when every check holds, else print each
-failure and exit 1."""
+"""Check what proccache-snoop wrote while tests/test_snoop.c ran a known
+process tree: the meaning of the fields, event by event, for one output
+format. (Every line's schema is checked by tests/schema/check.py.) Exit 0
+when every check holds, else print each failure and exit 1.
+
+    test_snoop.py --format tetragon|tetragon-ext|ecs FILE --node-name N
+        --forker PID --echo PID --sh-echo PID --exit3 PID --killed PID
+        --killed-io PID --killed-rt PID --nobody PID
+        --echo-binary PATH --sh-binary PATH [--ancestors] [--clone-flag-only]
+
+--clone-flag-only checks just Tetragon's `clone` flag on the first exec after
+a fork, which the ingest sets (PROCCACHE_F_EXEC_AFTER_CLONE); it is its own
+test so that its state is visible on its own.
+"""
 
 import argparse
 import base64
-import json
-import re
+import pwd
 import sys
 
-RFC3339_NANOS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
-PROCESS_KEYS = ("exec_id", "pid", "tid", "uid", "auid", "cwd", "binary",
-                "arguments", "flags", "start_time", "process_credentials",
-                "cap", "args")
-CREDS = ("uid", "gid", "euid", "egid", "suid", "sgid", "fsuid", "fsgid")
 WANT_ARGS = ["a b", 'q"t', "\u00ff"]
-WANT_ARGUMENTS = '"a b" q"t \u00ff'
-# The invalid byte 0xff, exactly as the snoop must escape it on the wire.
-WANT_RAW_ARGS = b'"args":["a b","q\\"t","\\u00ff"]'
+# Tetragon's ArgsDecoder: a quoted argument always gets a space before it,
+# nothing inside is escaped.
+WANT_ARGUMENTS = ' "a b" q"t \u00ff'
+# The invalid byte 0xff as the snoop escapes it on the wire.
+WANT_RAW_ARG = b'q\\"t \\u00ff'
 
 failures = []
 
@@ -30,88 +37,25 @@ def check(cond, msg):
 
 
 def load(path):
-    """Every line must be strict JSON in valid UTF-8 (no NaN, no raw
-    control characters, no duplicate keys)."""
-    events = []
-    raws = []
-
-    def no_constants(name):
-        raise ValueError("non-standard constant " + name)
-
-    def no_duplicates(pairs):
-        keys = [k for k, _ in pairs]
-        if len(keys) != len(set(keys)):
-            raise ValueError("duplicate key in " + repr(keys))
-        return dict(pairs)
-
+    import json
     with open(path, "rb") as f:
-        data = f.read()
-    check(data.endswith(b"\n"), "output does not end with a newline")
-    for n, raw in enumerate(data.splitlines(), 1):
-        try:
-            text = raw.decode("utf-8", errors="strict")
-            ev = json.loads(text, parse_constant=no_constants,
-                            object_pairs_hook=no_duplicates)
-        except ValueError as e:
-            failures.append("line %d is not valid JSON: %s: %r" % (n, e, raw[:200]))
-            continue
-        if not check(isinstance(ev, dict), "line %d is not an object" % n):
-            continue
-        events.append(ev)
-        raws.append(raw)
-    return events, raws
+        raws = f.read().splitlines()
+    return [json.loads(r) for r in raws], raws
 
 
-def check_process(p, where):
-    for k in PROCESS_KEYS:
-        check(k in p, "%s: no %s" % (where, k))
-    if "start_time" in p:
-        check(RFC3339_NANOS.match(p["start_time"]),
-              "%s: start_time %r is not RFC 3339 with ns" % (where, p["start_time"]))
-    for k in CREDS:
-        check(k in p.get("process_credentials", {}),
-              "%s: process_credentials without %s" % (where, k))
-    for k in ("permitted", "effective", "inheritable"):
-        check(isinstance(p.get("cap", {}).get(k), list),
-              "%s: cap.%s is not a list" % (where, k))
-    check(isinstance(p.get("args"), list), "%s: args is not a list" % where)
-
-
-def check_exec_id(exec_id, node, where):
-    """base64 of "<node>:<ktime>:<pid>", the form Tetragon uses."""
+def exec_id_parts(exec_id):
     try:
-        parts = base64.b64decode(exec_id, validate=True).decode().split(":")
+        node, ktime, pid = base64.b64decode(exec_id, validate=True).decode().split(":")
+        return node, int(ktime), int(pid)
     except ValueError:
-        parts = []
-    check(len(parts) == 3 and parts[0] == node and parts[1].isdigit() and parts[2].isdigit(),
-          "%s: exec_id %r is not base64 of %s:<ktime>:<pid>" % (where, exec_id, node))
+        return None, None, None
 
 
-def check_envelope(ev, n, node):
-    kinds = [k for k in ev if k not in ("node_name", "time")]
-    check(len(kinds) == 1, "event %d has kinds %r" % (n, kinds))
-    check(ev.get("node_name") == node,
-          "event %d: node_name %r, want %r" % (n, ev.get("node_name"), node))
-    check(RFC3339_NANOS.match(ev.get("time", "")),
-          "event %d: time %r is not RFC 3339 with ns" % (n, ev.get("time")))
-    kind = kinds[0] if kinds else None
-    if kind == "lost":
-        check(isinstance(ev["lost"].get("count"), int), "lost without count")
-        return
-    check(kind in ("process_exec", "process_clone", "process_exit"),
-          "event %d: unknown kind %r" % (n, kind))
-    body = ev.get(kind, {})
-    check_process(body.get("process", {}), "event %d process" % n)
-    check_exec_id(body.get("process", {}).get("exec_id", ""), node, "event %d" % n)
-    if "parent" in body:
-        check_process(body["parent"], "event %d parent" % n)
-        check(body["process"].get("parent_exec_id") == body["parent"].get("exec_id"),
-              "event %d: parent_exec_id is not the parent's exec_id" % n)
-    check(isinstance(body.get("ancestors"), list),
-          "event %d: --ancestors given but no ancestors list" % n)
+# ---------------------------------------------------------------------------
+# Tetragon
+# ---------------------------------------------------------------------------
 
-
-def find(events, kind, pid, binary=None):
+def bodies(events, kind, pid, binary=None):
     found = []
     for ev in events:
         body = ev.get(kind)
@@ -123,84 +67,239 @@ def find(events, kind, pid, binary=None):
     return found
 
 
-def lineage(body):
-    """The parent followed by Tetragon's ancestors (beyond the parent)."""
-    return ([body["parent"]] if "parent" in body else []) + body.get("ancestors", [])
+def tetragon_process_rules(p, where, node):
+    """What holds for every process object."""
+    node_, _, pid = exec_id_parts(p.get("exec_id", ""))
+    check(node_ == node and pid == p.get("pid"),
+          "%s: exec_id %r is not base64 of %s:<ktime>:%s" % (where, p.get("exec_id"), node, p.get("pid")))
+    creds = p.get("process_credentials", {})
+    check(p.get("uid") == creds.get("euid"), "%s: uid %r is not the euid %r" %
+          (where, p.get("uid"), creds.get("euid")))
+    flags = p.get("flags", "").split()
+    check(("inInitTree" in flags) == (p.get("in_init_tree") is True),
+          "%s: flags %r disagree with in_init_tree %r" % (where, flags, p.get("in_init_tree")))
+    check("in_init_tree" in p, "%s: no in_init_tree" % where)
+    for s in ("permitted", "effective", "inheritable"):
+        names = p.get("cap", {}).get(s, [])
+        check("CAP_DAC_OVERRIDE" not in names, "%s: kernel name CAP_DAC_OVERRIDE in cap.%s" % (where, s))
+    if "docker" in p:
+        check(len(p["docker"]) == 31, "%s: docker %r is not 31 characters" % (where, p["docker"]))
 
 
-def check_echo(events, raws, args, pid, direct):
-    name = "echo pid %d" % pid
-    execs = find(events, "process_exec", pid, args.echo_binary)
-    if not check(len(execs) == 1, "%s: %d exec events of %s" % (name, len(execs), args.echo_binary)):
+def tetragon_lineage_rules(body, where, ancestors):
+    parent = body.get("parent")
+    if parent:
+        check(body["process"].get("parent_exec_id") == parent.get("exec_id"),
+              "%s: process.parent_exec_id is not parent.exec_id" % where)
+    if not ancestors:
+        check("ancestors" not in body, "%s: ancestors without --ancestors" % where)
         return
-    body = execs[0]
-    p = body["process"]
-    check(p["arguments"] == WANT_ARGUMENTS, "%s: arguments %r" % (name, p["arguments"]))
-    check(p["args"] == WANT_ARGS, "%s: args %r" % (name, p["args"]))
-    check("execve" in p["flags"].split(), "%s: flags %r" % (name, p["flags"]))
-    check(p["tid"] == pid, "%s: tid %r" % (name, p["tid"]))
-    chain = lineage(body)
-    pids = [a.get("pid") for a in chain]
-    if direct:
-        check(body.get("parent", {}).get("pid") == args.forker,
-              "%s: parent pid %r, want the forker %d" %
-              (name, body.get("parent", {}).get("pid"), args.forker))
-    else:
-        check(args.forker in pids, "%s: forker %d not in lineage %r" % (name, args.forker, pids))
-    check(pids and pids[-1] == 1, "%s: lineage %r does not reach pid 1" % (name, pids))
+    chain = ([parent] if parent else []) + body.get("ancestors", [])
     for a, b in zip(chain, chain[1:]):
         check(a.get("parent_exec_id") == b.get("exec_id"),
-              "%s: ancestors are not a chain at pid %r" % (name, a.get("pid")))
-    raw_hits = [r for r in raws if b'"process_exec"' in r and WANT_RAW_ARGS in r
-                and (b'"pid":%d,' % pid) in r]
-    check(raw_hits, "%s: args not escaped as %r" % (name, WANT_RAW_ARGS))
+              "%s: ancestors are not a chain at pid %r" % (where, a.get("pid")))
+    if body.get("ancestors"):
+        check(body["ancestors"][0].get("exec_id") != parent.get("exec_id"),
+              "%s: ancestors repeat the parent" % where)
 
 
-def check_exit(events, pid, status, signal):
-    exits = find(events, "process_exit", pid)
-    if not check(len(exits) == 1, "pid %d: %d exit events" % (pid, len(exits))):
-        return
-    body = exits[0]
-    check(body.get("status") == status, "pid %d: status %r, want %d" % (pid, body.get("status"), status))
-    if signal:
-        check(body.get("signal") == signal, "pid %d: signal %r, want %s" % (pid, body.get("signal"), signal))
+def check_tetragon(args, events, raws, ext):
+    kinds = {"process_exec", "process_exit"} | ({"process_clone", "lost"} if ext else set())
+    for n, ev in enumerate(events, 1):
+        kind = [k for k in ev if k not in ("node_name", "time")]
+        if not check(len(kind) == 1 and kind[0] in kinds, "line %d: event kinds %r" % (n, kind)):
+            continue
+        check(ev.get("node_name") == args.node_name, "line %d: node_name %r" % (n, ev.get("node_name")))
+        body = ev[kind[0]]
+        if kind[0] == "lost":
+            continue
+        for role in ("process", "parent"):
+            if role in body:
+                tetragon_process_rules(body[role], "line %d %s" % (n, role), args.node_name)
+        for i, a in enumerate(body.get("ancestors", [])):
+            tetragon_process_rules(a, "line %d ancestors[%d]" % (n, i), args.node_name)
+        tetragon_lineage_rules(body, "line %d" % n, args.ancestors)
+        check(ext or "args" not in body["process"],
+              "line %d: args array written without --extensions" % n)
+
+    # The direct child: fork + execv(/bin/echo).
+    execs = bodies(events, "process_exec", args.echo, args.echo_binary)
+    if check(len(execs) == 1, "echo %d: %d exec events" % (args.echo, len(execs))):
+        body, p = execs[0], execs[0]["process"]
+        check(p.get("arguments") == WANT_ARGUMENTS, "echo: arguments %r, want %r" %
+              (p.get("arguments"), WANT_ARGUMENTS))
+        check("execve" in p.get("flags", "").split(), "echo: flags %r" % p.get("flags"))
+        check(p.get("tid") == args.echo, "echo: tid %r" % p.get("tid"))
+        check(p.get("user") == {"name": "root"}, "echo: user %r, want root" % p.get("user"))
+        check(p.get("in_init_tree") is True, "echo: in_init_tree %r" % p.get("in_init_tree"))
+        check(p.get("refcnt") == 1, "echo: refcnt %r, want 1 (itself)" % p.get("refcnt"))
+        check("DAC_OVERRIDE" in p.get("cap", {}).get("effective", []),
+              "echo: DAC_OVERRIDE not among root's effective caps")
+        parent = body.get("parent", {})
+        check(parent.get("pid") == args.forker, "echo: parent pid %r, want %d" %
+              (parent.get("pid"), args.forker))
+        check(parent.get("refcnt", 0) >= 2, "echo: the forker's refcnt %r, want >= 2" %
+              parent.get("refcnt"))
+        if args.ancestors:
+            chain = [parent] + body.get("ancestors", [])
+            check(chain[-1].get("pid") in (1, 2), "echo: lineage ends at pid %r" % chain[-1].get("pid"))
+        check(any(WANT_RAW_ARG in r and (b'"pid":%d,' % args.echo) in r for r in raws),
+              "echo: 0xff not escaped as \\u00ff on the wire")
+    # sh -c "exec /bin/echo ...": an exec without a clone; its parent is the
+    # shell's image of the same pid, and it has no clone flag.
+    execs = bodies(events, "process_exec", args.sh_echo, args.echo_binary)
+    if check(len(execs) == 1, "sh-echo %d: %d echo exec events" % (args.sh_echo, len(execs))):
+        p, parent = execs[0]["process"], execs[0].get("parent", {})
+        check("clone" not in p.get("flags", "").split(),
+              "sh-echo: clone flag on an exec without a clone: %r" % p.get("flags"))
+        check(parent.get("pid") == args.sh_echo and parent.get("binary") == args.sh_binary,
+              "sh-echo: parent %r %r, want the shell's image" % (parent.get("pid"), parent.get("binary")))
+    # Exits: status left out when 0, signal only when killed, named as Go
+    # names it (SIGIO, where glibc says POLL), none for a real-time signal.
+    for pid, status, signal in ((args.echo, None, None), (args.exit3, 3, None),
+                                (args.killed, None, "SIGKILL"), (args.killed_io, None, "SIGIO"),
+                                (args.killed_rt, None, None)):
+        exits = bodies(events, "process_exit", pid)
+        if not check(len(exits) == 1, "pid %d: %d exit events" % (pid, len(exits))):
+            continue
+        check(exits[0].get("status") == status, "pid %d: status %r, want %r" %
+              (pid, exits[0].get("status"), status))
+        check(exits[0].get("signal") == signal, "pid %d: signal %r, want %r" %
+              (pid, exits[0].get("signal"), signal))
+        check("time" in exits[0], "pid %d: exit without time" % pid)
+    exits = bodies(events, "process_exit", args.exit3)
+    if exits:
+        check("clone" in exits[0]["process"].get("flags", "").split(),
+              "exit3: a fork that never exec'd has flags %r, want clone" % exits[0]["process"].get("flags"))
+    check_tetragon_nobody(args, events)
+    clones = bodies(events, "process_clone", args.exit3)
+    if ext:
+        if check(len(clones) == 1, "exit3: %d clone events with --extensions" % len(clones)):
+            check(clones[0].get("parent", {}).get("pid") == args.forker, "exit3: clone parent %r" %
+                  clones[0].get("parent", {}).get("pid"))
+        execs = bodies(events, "process_exec", args.echo, args.echo_binary)
+        if execs:
+            check(execs[0]["process"].get("args") == WANT_ARGS, "echo: args %r" % execs[0]["process"].get("args"))
     else:
-        check(body.get("signal", "") == "", "pid %d: signal %r, want none" % (pid, body.get("signal")))
-    check(RFC3339_NANOS.match(body.get("time", "")), "pid %d: exit time %r" % (pid, body.get("time")))
+        check(not clones, "process_clone written without --extensions")
+
+
+def nobody_name():
+    try:
+        return pwd.getpwuid(65534).pw_name
+    except KeyError:
+        return None
+
+
+def check_tetragon_nobody(args, events):
+    """A process without capabilities: no cap object (empty sets are left
+    out), uid 65534, and a user name only if it is the database's."""
+    execs = [b for b in bodies(events, "process_exec", args.nobody)
+             if b["process"].get("uid") == 65534]
+    if not check(len(execs) == 1, "nobody %d: %d execs as uid 65534" % (args.nobody, len(execs))):
+        return
+    p = execs[0]["process"]
+    check("cap" not in p, "nobody: cap %r, want it left out" % p.get("cap"))
+    for body in bodies(events, "process_exit", args.nobody):
+        user = body["process"].get("user")
+        check(user is None or user.get("name") == nobody_name(),
+              "nobody: user %r, want %r or none" % (user, nobody_name()))
+
+
+def check_clone_flag(args, events):
+    """MERGE-DEPENDENT: Tetragon's clone flag on the first exec after a fork,
+    from the ingest's PROCCACHE_F_EXEC_AFTER_CLONE."""
+    for pid, binary in ((args.echo, args.echo_binary), (args.sh_echo, args.sh_binary)):
+        execs = bodies(events, "process_exec", pid, binary)
+        if check(len(execs) == 1, "pid %d: %d execs of %s" % (pid, len(execs), binary)):
+            check("clone" in execs[0]["process"].get("flags", "").split(),
+                  "CLONE-FLAG: the first exec after a fork (pid %d, %s) has flags %r, want clone "
+                  "(set by the ingest: PROCCACHE_F_EXEC_AFTER_CLONE)" %
+                  (pid, binary, execs[0]["process"].get("flags")))
+
+
+# ---------------------------------------------------------------------------
+# ECS
+# ---------------------------------------------------------------------------
+
+def docs_of(events, action, pid, executable=None):
+    return [d for d in events if d.get("event", {}).get("action") == action
+            and d.get("process", {}).get("pid") == pid
+            and (executable is None or d["process"].get("executable") == executable)]
+
+
+def check_ecs(args, events):
+    for n, d in enumerate(events, 1):
+        ev, p = d.get("event", {}), d.get("process", {})
+        check(d.get("host", {}).get("name") == args.node_name, "line %d: host.name %r" %
+              (n, d.get("host", {}).get("name")))
+        check(d.get("host", {}).get("os", {}).get("type") == "linux", "line %d: host.os.type" % n)
+        want = {"exec": ["start"], "fork": ["start"], "end": ["end"]}.get(ev.get("action"))
+        check(want is not None and ev.get("type") == want and ev.get("category") == ["process"]
+              and ev.get("kind") == "event", "line %d: event %r" % (n, ev))
+        node, _, pid = exec_id_parts(p.get("entity_id", ""))
+        check(node == args.node_name and pid == p.get("pid"), "line %d: entity_id %r" % (n, p.get("entity_id")))
+        check(p.get("thread", {}).get("id") == p.get("pid") or ev.get("action") != "exec",
+              "line %d: thread.id %r" % (n, p.get("thread")))
+        if "args" in p:
+            check(p.get("args_count") == len(p["args"]), "line %d: args_count" % n)
+        if ev.get("action") == "end":
+            check("end" in p and "exit_code" in p, "line %d: end without process.end/exit_code" % n)
+    execs = docs_of(events, "exec", args.echo, args.echo_binary)
+    if check(len(execs) == 1, "echo %d: %d exec documents" % (args.echo, len(execs))):
+        p = execs[0]["process"]
+        check(p.get("args") == ["echo"] + WANT_ARGS, "echo: args %r" % p.get("args"))
+        check(p.get("name") == "echo", "echo: name %r" % p.get("name"))
+        check(p.get("user") == {"id": "0", "name": "root"}, "echo: user %r" % p.get("user"))
+        check(p.get("parent", {}).get("pid") == args.forker, "echo: parent %r" % p.get("parent", {}).get("pid"))
+    execs = docs_of(events, "exec", args.sh_echo, args.echo_binary)
+    if check(len(execs) == 1, "sh-echo %d: %d exec documents" % (args.sh_echo, len(execs))):
+        check(execs[0]["process"].get("parent", {}).get("pid") == args.forker,
+              "sh-echo: parent %r, want the forker: the parent process, not the shell's image" %
+              execs[0]["process"].get("parent", {}).get("pid"))
+    check(len(docs_of(events, "fork", args.exit3)) == 1, "exit3: no fork document")
+    execs = [d for d in docs_of(events, "exec", args.nobody)
+             if d["process"].get("user", {}).get("id") == "65534"]
+    if check(len(execs) == 1, "nobody %d: %d exec documents as uid 65534" % (args.nobody, len(execs))):
+        p = execs[0]["process"]
+        check("capabilities" not in p.get("thread", {}), "nobody: capabilities %r" %
+              p.get("thread", {}).get("capabilities"))
+        check(p["user"].get("name") in (None, nobody_name()), "nobody: user %r" % p["user"])
+    for pid, code in ((args.echo, 0), (args.exit3, 3), (args.killed, 128 + 9),
+                      (args.killed_io, 128 + 29)):
+        ends = docs_of(events, "end", pid)
+        if check(len(ends) == 1, "pid %d: %d end documents" % (pid, len(ends))):
+            check(ends[0]["process"].get("exit_code") == code, "pid %d: exit_code %r, want %d" %
+                  (pid, ends[0]["process"].get("exit_code"), code))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("path")
-    for opt in ("forker", "echo", "sh_echo", "exit3", "killed"):
+    ap.add_argument("--format", required=True, choices=["tetragon", "tetragon-ext", "ecs"])
+    for opt in ("forker", "echo", "sh_echo", "exit3", "killed", "killed_io", "killed_rt",
+                "nobody"):
         ap.add_argument("--" + opt.replace("_", "-"), type=int, required=True)
     ap.add_argument("--echo-binary", required=True)
+    ap.add_argument("--sh-binary", required=True)
     ap.add_argument("--node-name", required=True)
+    ap.add_argument("--ancestors", action="store_true")
+    ap.add_argument("--clone-flag-only", action="store_true")
     args = ap.parse_args()
 
     events, raws = load(args.path)
-    for n, ev in enumerate(events, 1):
-        check_envelope(ev, n, args.node_name)
-
-    check_echo(events, raws, args, args.echo, direct=True)
-    check_echo(events, raws, args, args.sh_echo, direct=False)
-    shells = [b for b in find(events, "process_exec", args.sh_echo)
-              if b["process"]["binary"] != args.echo_binary]
-    check(shells, "pid %d: no exec of the shell before its re-exec" % args.sh_echo)
-
-    clones = find(events, "process_clone", args.exit3)
-    if check(len(clones) == 1, "pid %d: %d clone events" % (args.exit3, len(clones))):
-        check(clones[0].get("parent", {}).get("pid") == args.forker,
-              "pid %d: clone parent %r" % (args.exit3, clones[0].get("parent", {}).get("pid")))
-    check_exit(events, args.echo, 0, None)
-    check_exit(events, args.exit3, 3, None)
-    check_exit(events, args.killed, 0, "SIGKILL")
+    if args.clone_flag_only:
+        check_clone_flag(args, events)
+    elif args.format == "ecs":
+        check_ecs(args, events)
+    else:
+        check_tetragon(args, events, raws, args.format == "tetragon-ext")
 
     for f in failures[:50]:
         print("test_snoop.py: " + f, file=sys.stderr)
     if len(failures) > 50:
         print("test_snoop.py: ... and %d more" % (len(failures) - 50), file=sys.stderr)
-    print("test_snoop.py: %d events, %d failures" % (len(events), len(failures)),
+    print("test_snoop.py: %s: %d events, %d failures" % (args.format, len(events), len(failures)),
           file=sys.stderr)
     return 1 if failures else 0
 

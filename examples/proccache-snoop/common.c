@@ -105,6 +105,30 @@ void snoop_format_time(const struct snoop *s, uint64_t boot_ns, char *buf,
 		 tm.tm_min, tm.tm_sec, nsec);
 }
 
+void snoop_format_proto_time(const struct snoop *s, uint64_t boot_ns,
+			     char *buf, size_t len)
+{
+	struct tm tm;
+	uint32_t nsec;
+	time_t sec;
+	int n;
+
+	split_wall(s, boot_ns, &sec, &nsec);
+	gmtime_r(&sec, &tm);
+	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (nsec == 0)
+		snprintf(buf + n, len - (size_t)n, "Z");
+	else if (nsec % 1000000 == 0)
+		snprintf(buf + n, len - (size_t)n, ".%03uZ", nsec / 1000000);
+	else if (nsec % 1000 == 0)
+		snprintf(buf + n, len - (size_t)n, ".%06uZ", nsec / 1000);
+	else
+		snprintf(buf + n, len - (size_t)n, ".%09uZ", nsec);
+}
+
 void snoop_format_clock(const struct snoop *s, uint64_t boot_ns, char *buf,
 			size_t len)
 {
@@ -116,38 +140,6 @@ void snoop_format_clock(const struct snoop *s, uint64_t boot_ns, char *buf,
 	localtime_r(&sec, &tm);
 	snprintf(buf, len, "%02d:%02d:%02d.%03u", tm.tm_hour, tm.tm_min,
 		 tm.tm_sec, nsec / 1000000u);
-}
-
-/* In the order of Tetragon's own flag bits, so strings compare equal. */
-static const struct {
-	uint32_t flag;
-	const char *name;
-} flag_names[] = {
-	{ PROCCACHE_F_EXECVE, "execve" },
-	{ PROCCACHE_F_PROCFS, "procFS" },
-	{ PROCCACHE_F_BINARY_TRUNCATED, "truncFilename" },
-	{ PROCCACHE_F_ARGS_TRUNCATED, "truncArgs" },
-	{ PROCCACHE_F_PARENT_UNKNOWN, "miss" },
-	{ PROCCACHE_F_CWD_ERROR, "errorCWD" },
-	{ PROCCACHE_F_CLONE, "clone" },
-};
-
-void snoop_format_flags(uint32_t flags, char *buf, size_t len)
-{
-	size_t i, off = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
-		int n;
-
-		if (!(flags & flag_names[i].flag))
-			continue;
-		n = snprintf(buf + off, len - off, "%s%s", off ? " " : "",
-			     flag_names[i].name);
-		if (n < 0 || (size_t)n >= len - off)
-			break;
-		off += (size_t)n;
-	}
 }
 
 void snoop_format_signal(int sig, char *buf, size_t len)
@@ -260,4 +252,42 @@ char *snoop_arguments(const struct proccache_process *p)
 	if (out)
 		proccache_args_decode(args, args_len, 1, out, (size_t)len + 1);
 	return out;
+}
+
+bool snoop_next_arg(const struct proccache_process *p, bool from_argv0,
+		    size_t *off, const char **arg, size_t *len)
+{
+	size_t args_len;
+	const char *args = proccache_process__args(p, &args_len);
+
+	if (*off == 0 && !from_argv0 && args_len)
+		*off = strnlen(args, args_len) + 1;
+	if (*off >= args_len)
+		return false;
+	*arg = args + *off;
+	*len = strnlen(*arg, args_len - *off);
+	*off += *len + 1;
+	return true;
+}
+
+bool snoop_user_name(struct snoop *s, uint32_t uid, char *buf, size_t len)
+{
+	return s->users && proccache_users__user_name(s->users, uid, buf, len) >= 0;
+}
+
+bool snoop_group_name(struct snoop *s, uint32_t gid, char *buf, size_t len)
+{
+	return s->users && proccache_users__group_name(s->users, gid, buf, len) >= 0;
+}
+
+uint64_t snoop_event_time(const struct proccache_event *ev,
+			  const struct proccache_process *p)
+{
+	uint64_t t = 0;
+
+	if (ev->type == PROCCACHE_EVENT_EXIT && p)
+		t = proccache_process__exit_time(p);
+	else if (p)
+		t = proccache_process__ktime(p);
+	return t ? t : snoop_boot_now();
 }

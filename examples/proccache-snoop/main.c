@@ -25,7 +25,8 @@
 #define EXIT_USAGE 2
 
 struct options {
-	bool json;
+	enum snoop_format format;
+	bool extensions;
 	bool ancestors;
 	bool verbose;
 	uint32_t backend;
@@ -40,7 +41,12 @@ static void usage(FILE *f)
 		"Usage: proccache-snoop [OPTION]...\n"
 		"Print every exec, clone and exit on this host as it happens.\n"
 		"\n"
-		"  --json              one JSON object per line (Tetragon's export shape)\n"
+		"  --format FORMAT     table (default), tetragon or ecs: one JSON document\n"
+		"                      per line, Tetragon's GetEventsResponse or Elastic\n"
+		"                      Common Schema\n"
+		"  --json              the same as --format tetragon\n"
+		"  --extensions        with tetragon: add what Tetragon lacks (clone and\n"
+		"                      lost events, an args array); no longer strict\n"
 		"  --ancestors         add each process's full ancestry\n"
 		"  --backend KIND      auto (default), bpf or netlink\n"
 		"  --node-name NAME    node name in exec IDs (default: the host name)\n"
@@ -66,6 +72,19 @@ static bool parse_backend(const char *s, uint32_t *ret)
 	return true;
 }
 
+static bool parse_format(const char *s, enum snoop_format *ret)
+{
+	if (!strcmp(s, "table"))
+		*ret = SNOOP_FORMAT_TABLE;
+	else if (!strcmp(s, "tetragon") || !strcmp(s, "json"))
+		*ret = SNOOP_FORMAT_TETRAGON;
+	else if (!strcmp(s, "ecs"))
+		*ret = SNOOP_FORMAT_ECS;
+	else
+		return false;
+	return true;
+}
+
 static bool parse_size(const char *s, size_t *ret)
 {
 	unsigned long long v;
@@ -85,9 +104,12 @@ static bool parse_size(const char *s, size_t *ret)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_JSON = 256, OPT_ANCESTORS, OPT_BACKEND, OPT_NODE_NAME,
-	       OPT_PROC_PREFIX, OPT_ARGS_MAX, OPT_VERBOSE };
+	       OPT_PROC_PREFIX, OPT_ARGS_MAX, OPT_VERBOSE, OPT_FORMAT,
+	       OPT_EXTENSIONS };
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "extensions", no_argument, NULL, OPT_EXTENSIONS },
 		{ "ancestors", no_argument, NULL, OPT_ANCESTORS },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "node-name", required_argument, NULL, OPT_NODE_NAME },
@@ -102,7 +124,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
-			o->json = true;
+			o->format = SNOOP_FORMAT_TETRAGON;
+			break;
+		case OPT_FORMAT:
+			if (!parse_format(optarg, &o->format)) {
+				fprintf(stderr, "proccache-snoop: unknown format '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_EXTENSIONS:
+			o->extensions = true;
 			break;
 		case OPT_ANCESTORS:
 			o->ancestors = true;
@@ -141,6 +173,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (o->extensions && o->format != SNOOP_FORMAT_TETRAGON) {
+		fprintf(stderr, "proccache-snoop: --extensions goes with --format tetragon\n");
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -162,8 +198,18 @@ static int on_event(struct proccache *pc, const struct proccache_event *ev,
 {
 	struct snoop *s = userdata;
 
-	return s->json ? snoop_json_event(s, ev, process, parent)
-		       : snoop_table_event(s, ev, process, parent);
+	snoop_refcnt_event(s->refcnt, ev, process);
+	switch (s->format) {
+	case SNOOP_FORMAT_TETRAGON:
+		if (ev->type == PROCCACHE_EVENT_LOST && !s->extensions)
+			fprintf(stderr, "proccache-snoop: the sensor lost %llu events\n",
+				(unsigned long long)ev->lost);
+		return snoop_tetragon_event(s, ev, process, parent);
+	case SNOOP_FORMAT_ECS:
+		return snoop_ecs_event(s, ev, process, parent);
+	default:
+		return snoop_table_event(s, ev, process, parent);
+	}
 }
 
 /* SIGINT and SIGTERM arrive on an fd in the loop, never asynchronously. */
@@ -274,7 +320,8 @@ static int run(const struct options *o, int sig_fd)
 	PROCCACHE_OPTS(proccache_opts, copts, .node_name = o->node_name);
 	struct snoop s = {
 		.out = stdout,
-		.json = o->json,
+		.format = o->format,
+		.extensions = o->extensions,
 		.ancestors = o->ancestors,
 		.proc_prefix = o->proc_prefix ? o->proc_prefix : "/proc",
 	};
@@ -288,6 +335,22 @@ static int run(const struct options *o, int sig_fd)
 		return 1;
 	}
 	snoop_init(&s);
+	if (s.format != SNOOP_FORMAT_TABLE) {
+		/* Names are looked up as events are written, never waited for:
+		 * a name not resolved yet is left out of that event. */
+		s.users = proccache_users__new(NULL);
+		if (!s.users)
+			fprintf(stderr, "proccache-snoop: no user names: %s\n",
+				strerror(errno));
+		s.refcnt = snoop_refcnt_new();
+		if (!s.refcnt) {
+			fprintf(stderr, "proccache-snoop: out of memory\n");
+			err = 1;
+			goto out;
+		}
+		if (s.format == SNOOP_FORMAT_ECS)
+			snoop_ecs_init(&s);
+	}
 	if (!proccache__subscribe(s.pc,
 				  PROCCACHE_EVENT_EXEC | PROCCACHE_EVENT_CLONE |
 					  PROCCACHE_EVENT_EXIT |
@@ -330,6 +393,8 @@ static int run(const struct options *o, int sig_fd)
 	}
 out:
 	proccache__free(s.pc);
+	proccache_users__free(s.users);
+	snoop_refcnt_free(s.refcnt);
 	snoop_fini(&s);
 	return err;
 }

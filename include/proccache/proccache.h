@@ -617,6 +617,97 @@ PROCCACHE_API int proccache__stats(struct proccache *pc,
 PROCCACHE_API int proccache__stats_prometheus(struct proccache *pc, char *buf,
 					      size_t len);
 
+
+/* ------------------------------------------------------------------------ */
+/* User and group names (PROCCACHE_1.1)                                      */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @brief A bounded cache of user and group names, usable from any thread.
+ * Opaque. Lookups never block: a name not cached yet is resolved by a
+ * thread the object owns (getpwuid_r()/getgrgid_r(), so NSS), and the
+ * lookup says -EAGAIN meanwhile. See docs/users.md.
+ */
+struct proccache_users;
+
+/** @brief What a resolver is asked for. */
+enum proccache_users_kind {
+	PROCCACHE_USERS_USER = 0,  /**< a user id, the passwd database */
+	PROCCACHE_USERS_GROUP = 1, /**< a group id, the group database */
+};
+
+/** @brief Longest name the cache keeps, without its NUL. */
+#define PROCCACHE_USERS_NAME_MAX 63
+
+/**
+ * @brief Resolver callback, on the object's resolver thread: write the name
+ * of @p id (NUL terminated) into @p buf of @p len bytes.
+ * @return the name's length; -ENOENT when there is no such id; another
+ * negative errno when the lookup failed.
+ */
+typedef int (*proccache_users_resolve_fn)(enum proccache_users_kind kind,
+					  uint32_t id, char *buf, size_t len,
+					  void *userdata);
+
+/** @brief Options of proccache_users__new(). Fields are only ever appended. */
+struct proccache_users_opts {
+	size_t sz; /**< sizeof(struct proccache_users_opts), see PROCCACHE_OPTS() */
+	/** Most names kept (users and groups together), rounded up to a
+	 *  power of two; 0 = 1024. At most 1 << 20. */
+	uint32_t capacity;
+	/** Lifetime of a resolved name; 0 = 60 s. */
+	uint64_t ttl_ns;
+	/** Lifetime of a "no such id" or failed lookup; 0 = 5 s. */
+	uint64_t negative_ttl_ns;
+	/** Resolver; NULL = getpwuid_r() / getgrgid_r(). For tests and for
+	 *  hosts with their own user database. */
+	proccache_users_resolve_fn resolve;
+	void *resolve_userdata;
+	/** Clock of the lifetimes, in ns; NULL = CLOCK_MONOTONIC_COARSE. */
+	proccache_clock_fn clock;
+	void *clock_userdata;
+	size_t : 0;
+};
+
+/**
+ * @brief Create a name cache and start its resolver thread. Needs no
+ * privileges.
+ * @return the cache, or NULL with errno set (EINVAL for bad opts, ENOMEM,
+ * or the error of creating the thread).
+ */
+PROCCACHE_API struct proccache_users *
+proccache_users__new(const struct proccache_users_opts *opts);
+
+/**
+ * @brief Stop the resolver thread (waiting for a lookup in progress to
+ * return) and free the cache. No other thread may use it any more. NULL is
+ * a no-op.
+ */
+PROCCACHE_API void proccache_users__free(struct proccache_users *u);
+
+/**
+ * @brief The name of user @p uid, into @p buf (NUL terminated). Any thread;
+ * lock-free and never blocks: a name not cached, or whose lifetime ended,
+ * is queued for the resolver thread and the call returns -EAGAIN.
+ * @return the name's length; -ENOENT when the user database has no such
+ * user; -EAGAIN when not resolved yet; -ENOSPC when @p len is too small
+ * (nothing written); -EINVAL on bad arguments; another negative errno when
+ * the resolver failed (kept for the negative lifetime).
+ */
+PROCCACHE_API int proccache_users__user_name(struct proccache_users *u,
+					     uint32_t uid, char *buf,
+					     size_t len);
+
+/**
+ * @brief The name of group @p gid, as proccache_users__user_name() does
+ * for users. Any thread; never blocks.
+ * @return the name's length; -ENOENT, -EAGAIN, -ENOSPC, -EINVAL, or the
+ * resolver's error.
+ */
+PROCCACHE_API int proccache_users__group_name(struct proccache_users *u,
+					      uint32_t gid, char *buf,
+					      size_t len);
+
 #ifdef __cplusplus
 }
 #endif
