@@ -736,7 +736,8 @@ static size_t component_container_id(const char *s, const char *end,
 		if (!strncmp(s + plen, "conmon-", 7))
 			return 0;
 		run = longest_hex_run(s + plen, end, &id);
-		if (run >= 12) {
+		/* 12 (short form) to 64 digits; more is no runtime's id */
+		if (run >= 12 && run <= 64) {
 			*ret_id = id;
 			return run;
 		}

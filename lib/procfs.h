@@ -89,7 +89,7 @@ int pc_procfs_list(const char *prefix, pc_procfs_list_fn fn, void *userdata);
 
 /*
  * Container id from a cgroup path: the deepest path component that is 64
- * lower-case hex digits, or the longest run of >= 12 of them in a
+ * lower-case hex digits, or the longest run of 12 to 64 of them in a
  * docker-, cri-containerd-, crio- or libpod- scope name
  * (conmon scopes excluded). Writes it NUL terminated ("" if none).
  * Returns its length; -EINVAL on bad arguments; -ENOSPC if @len is too

@@ -1394,6 +1394,11 @@ Test(container_id, not_containers)
 	expect_id("/system.slice/docker-0123456789a.scope", "");
 	expect_id("/docker/" ID64 "0", "");
 	expect_id("/system.slice/docker-xyzxyzxyzxyzxyz.scope", "");
+	/* Longer than any runtime's id (found by tests/fuzz, container_id):
+	 * not an id, however long the cgroup name a delegated user made. */
+	expect_id("/system.slice/docker-" ID64 "0.scope", "");
+	expect_id("/machine.slice/libpod-" ID64 ID64B ".scope", "");
+	expect_id("/docker/" ID64 "/crio-" ID64 "abcdef.scope", ID64);
 }
 
 Test(container_id, bad_arguments)
