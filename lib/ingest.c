@@ -236,9 +236,12 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	err = exec_predecessor(pc, ev, &prev);
 	if (err)
 		return err;
-	if (prev)
+	if (prev) {
 		parent = is_clone_entry(prev) ? prev->parent : prev;
-	else
+		/* a clone's unknown parent stays unknown after its exec */
+		unknown = !parent && (pc_node_snapshot(prev)->flags &
+				      PROCCACHE_F_PARENT_UNKNOWN);
+	} else
 		parent = resolve_parent(pc, &ev->parent, &unknown);
 
 	snap = new_snapshot(pc, ev, pc_image_new(ev, pc_attrs_get(pc, ev)));
