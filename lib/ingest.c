@@ -93,16 +93,15 @@ static void publish_end(struct proccache *pc, struct pc_node *n,
 	pc_node_release_check(pc, n);
 }
 
-/* @n's image was replaced by an exec of the same pid. */
-static bool retire_image(struct proccache *pc, struct pc_node *n)
+/* The snapshot that retires @n's image, replaced by an exec of the same
+ * pid; made before anything changes, so that no memory is missing after. */
+static struct proccache_process *retired_snapshot(struct pc_node *n)
 {
 	struct proccache_process *snap = pc_process_dup(pc_node_snapshot(n));
 
-	if (!snap)
-		return false;
-	snap->state = PROCCACHE_STATE_RETIRED;
-	publish_end(pc, n, snap);
-	return true;
+	if (snap)
+		snap->state = PROCCACHE_STATE_RETIRED;
+	return snap;
 }
 
 /* A live entry whose exit we never saw holds a pid now used by another
@@ -131,25 +130,28 @@ static int add_live(struct proccache *pc, const struct proccache_event *ev,
 		    struct pc_node *replaced)
 {
 	struct proccache_key key = pc_process_key(snap);
-	struct pc_node *n = node_new(&key, parent, snap);
-	int err;
+	struct proccache_process *retired = NULL;
+	struct pc_node *n = NULL;
+	int err = -ENOMEM;
 
-	if (!n) {
-		proccache_process__unref(snap);
-		return -ENOMEM;
-	}
+	if (replaced && replaced->live && !(retired = retired_snapshot(replaced)))
+		goto fail;
+	n = node_new(&key, parent, snap);
+	if (!n)
+		goto fail;
 	err = pc_node_insert(pc, n);
-	if (err) {
-		proccache_process__unref(snap);
-		free(n);
-		return err;
-	}
-	if (replaced && replaced->live &&
-	    !retire_image(pc, replaced))
-		pc_warn("ingest: no memory to retire pid %u's old image",
-			replaced->key.pid);
+	if (err)
+		goto fail;
+	if (retired)
+		publish_end(pc, replaced, retired);
 	pc_node_set_live(pc, n, true);
 	return pc_dispatch(pc, ev, snap, parent ? pc_node_snapshot(parent) : NULL);
+
+fail:
+	proccache_process__unref(retired);
+	proccache_process__unref(snap);
+	free(n);
+	return err;
 }
 
 static struct proccache_process *new_snapshot(struct proccache *pc,
