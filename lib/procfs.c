@@ -481,7 +481,9 @@ static void set_ids(uint32_t *real, uint32_t *eff, uint32_t *saved,
 {
 	uint64_t v[4];
 
-	if (status_numbers(s, 10, v, 4) != 4)
+	/* an id past 32 bits is no id: not cut to one */
+	if (status_numbers(s, 10, v, 4) != 4 || (v[0] | v[1] | v[2] | v[3]) >
+						       UINT32_MAX)
 		return;
 	*real = (uint32_t)v[0];
 	*eff = (uint32_t)v[1];
