@@ -240,11 +240,14 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 		return err;
 	if (prev) {
 		parent = is_clone_entry(prev) ? prev->parent : prev;
-		/* a clone's unknown parent stays unknown after its exec */
-		unknown = !parent && (pc_node_snapshot(prev)->flags &
-				      PROCCACHE_F_PARENT_UNKNOWN);
-	} else
+		/* a clone's unknown parent stays unknown after its exec, and
+		 * so does one only the exec names */
+		unknown = !parent && ((pc_node_snapshot(prev)->flags &
+				       PROCCACHE_F_PARENT_UNKNOWN) ||
+				      ev->parent.pid);
+	} else {
 		parent = resolve_parent(pc, &ev->parent, &unknown);
+	}
 
 	snap = new_snapshot(pc, ev, pc_image_new(ev, pc_attrs_get(pc, ev)));
 	if (!snap)

@@ -416,6 +416,9 @@ static const struct scenario scenarios[] = {
 		/* pid 1's parent is pid 0: none, not unknown */
 		C(1, 5, 0, 0), E(1, 6, 0, 0),
 		NF(1, 6, PROCCACHE_F_PARENT_UNKNOWN),
+		/* a parent only the exec names, not cached: unknown too */
+		C(60, 100, 0, 0), E(60, 200, 40, 99),
+		FL(60, 200, PROCCACHE_F_PARENT_UNKNOWN), PAR(60, 200, 40, 99),
 	} },
 	{ "parent_named_by_start_time_after_it_exec_d", 0, {
 		/* 100 started at 20000005 (clone key), exec'd at 30000000;
