@@ -7,7 +7,7 @@
 #
 # 1. build/       $CC (default cc), debugoptimized: every suite but 'bench'
 #                 and 'stress' (unit, abi, ...).
-# 2. build-asan/  clang, ASan+UBSan: the 'stress' suite.
+# 2. build-asan/  clang, ASan+UBSan: the 'stress' and 'hostile' suites.
 # 3. build-tsan/  clang, TSan: the 'stress' suite.
 # 4. build-fuzz/  clang, libFuzzer + ASan+UBSan: the 'fuzz' suite, each
 #                 target for PROCCACHE_FUZZ_SECONDS (default 15) from its
@@ -126,7 +126,7 @@ phase tests build --no-suite bench --no-suite stress --
 
 test_env=(ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
-phase asan+ubsan build-asan --suite stress --
+phase asan+ubsan build-asan --suite stress --suite hostile --
 
 test_env=(TSAN_OPTIONS=halt_on_error=1)
 test_wrapper=("${tsan_wrapper[@]}")
