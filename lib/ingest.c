@@ -105,20 +105,21 @@ static void publish_end(struct proccache *pc, struct pc_node *n,
 	pc_node_release_check(pc, n);
 }
 
-/* @n's image was replaced by an exec of the same pid (a retired image has
- * no exit, even if one was wrongly given to it before the exec arrived). */
-static bool retire_image(struct proccache *pc, struct pc_node *n)
+/* The snapshot that retires @n's image, replaced by an exec of the same
+ * pid; made before anything changes, so that no memory is missing after.
+ * A retired image has no exit, even if one was wrongly given to it before
+ * the exec arrived. */
+static struct proccache_process *retired_snapshot(struct pc_node *n)
 {
 	struct proccache_process *snap = pc_process_dup(pc_node_snapshot(n));
 
-	if (!snap)
-		return false;
-	snap->state = PROCCACHE_STATE_RETIRED;
-	snap->exit_code = 0;
-	snap->exit_signal = 0;
-	snap->exit_time = 0;
-	publish_end(pc, n, snap);
-	return true;
+	if (snap) {
+		snap->state = PROCCACHE_STATE_RETIRED;
+		snap->exit_code = 0;
+		snap->exit_signal = 0;
+		snap->exit_time = 0;
+	}
+	return snap;
 }
 
 /* A live entry whose exit we never saw holds a pid now used by another
@@ -225,38 +226,42 @@ static void wait_for_parent(struct proccache *pc, struct pc_node *n)
  * Insert a new live node for @snap, retire the image it replaces (if any,
  * only once the insert succeeded: on failure the cache stays as it was),
  * give it the children that waited for it, tell the subscribers, then apply
- * an exit that arrived before it.
+ * an exit that arrived before it, even if a subscriber stopped the dispatch
+ * (its return is passed back; the cache is updated all the same).
  */
 static int add_live(struct proccache *pc, const struct proccache_event *ev,
 		    struct pc_node *parent, struct proccache_process *snap,
 		    struct pc_node *replaced, struct pc_node **ret)
 {
 	struct proccache_key key = pc_process_key(snap);
-	struct pc_node *n = node_new(&key, parent, snap);
-	int err;
+	struct proccache_process *retired = NULL;
+	struct pc_node *n = NULL;
+	int err = -ENOMEM, held;
 
-	if (!n) {
-		proccache_process__unref(snap);
-		return -ENOMEM;
-	}
+	if (replaced && replaced->live && !(retired = retired_snapshot(replaced)))
+		goto fail;
+	n = node_new(&key, parent, snap);
+	if (!n)
+		goto fail;
 	err = pc_node_insert(pc, n);
-	if (err) {
-		proccache_process__unref(snap);
-		free(n);
-		return err;
-	}
-	if (replaced && replaced->live && !retire_image(pc, replaced))
-		pc_warn("ingest: no memory to retire pid %u's old image",
-			replaced->key.pid);
+	if (err)
+		goto fail;
+	if (retired)
+		publish_end(pc, replaced, retired);
 	pc_node_set_live(pc, n, true);
 	wait_for_parent(pc, n);
 	pc_orphans_adopt(pc, n, adopt);
 	if (ret)
 		*ret = n;
 	err = pc_dispatch(pc, ev, snap, parent ? pc_node_snapshot(parent) : NULL);
-	if (err)
-		return err;
-	return apply_held_exit(pc, n);
+	held = apply_held_exit(pc, n);
+	return err ? err : held;
+
+fail:
+	proccache_process__unref(retired);
+	proccache_process__unref(snap);
+	free(n);
+	return err;
 }
 
 static struct proccache_process *new_snapshot(const struct proccache_event *ev,
@@ -394,8 +399,12 @@ static int end_late_exec(struct proccache *pc, struct pc_node *n,
 		.flags = exited->flags & PROCCACHE_F_EXIT_INFERRED,
 	};
 
+	struct proccache_process *retired = retired_snapshot(prev);
+
 	pc_stat_inc(pc, out_of_order);
-	if (!retire_image(pc, prev))
+	if (retired)
+		publish_end(pc, prev, retired);
+	else
 		pc_warn("ingest: no memory to retire pid %u's old image",
 			prev->key.pid);
 	return end_with_exit(pc, n, &ev);
@@ -429,10 +438,16 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	err = exec_predecessor(pc, ev, &prev);
 	if (err)
 		return err;
-	if (prev)
+	if (prev) {
 		parent = is_clone_entry(prev) ? parent_of(prev) : prev;
-	else
+		/* a clone's unknown parent stays unknown after its exec, and
+		 * so does one only the exec names */
+		unknown = !parent && ((pc_node_snapshot(prev)->flags &
+				       PROCCACHE_F_PARENT_UNKNOWN) ||
+				      ev->parent.pid);
+	} else {
 		parent = resolve_parent(pc, &ev->parent, &unknown);
+	}
 
 	if ((ev->flags & PROCCACHE_F_VANISHED) && prev)
 		img = inherited_image(pc, ev, prev);
@@ -477,8 +492,14 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 
 	err = add_live(pc, ev, parent, snap, prev, &n);
 	if (exited) {
-		if (n && err >= 0)
-			err = end_late_exec(pc, n, prev, exited);
+		/* n is set once inserted: a subscriber's stop does not keep
+		 * the exit from it. */
+		if (n) {
+			int ended = end_late_exec(pc, n, prev, exited);
+
+			if (!err)
+				err = ended;
+		}
 		proccache_process__unref(exited);
 	}
 	return err;

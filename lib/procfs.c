@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,22 @@ static int open_pid_dir(const struct procfs_ctx *ctx, uint32_t pid)
 	if (fd < 0)
 		return errno == ESRCH ? -ENOENT : -errno;
 	return fd;
+}
+
+/* /proc entries rejected as malformed, process-wide. */
+static _Atomic uint64_t rejected;
+
+uint64_t pc_procfs_rejected(void)
+{
+	return atomic_load_explicit(&rejected, memory_order_relaxed);
+}
+
+/* An entry that lies is skipped, never guessed at: counted and logged. */
+static void reject(const struct procfs_ctx *ctx, uint32_t pid,
+		   const char *why)
+{
+	atomic_fetch_add_explicit(&rejected, 1, memory_order_relaxed);
+	pc_warn("procfs: %s/%u rejected: %s", ctx->prefix, pid, why);
 }
 
 /* A process that exited makes its files fail with one of these. */
@@ -324,7 +341,12 @@ static int parse_stat(const char *line, struct proc_stat *st)
 	return field > 22 ? 0 : -EINVAL;
 }
 
-/* Read and parse stat of the process behind @dirfd; -ENOENT once gone. */
+/* What was wrong with the last stat this thread found malformed, for the
+ * rejection's log line. */
+static __thread char stat_problem[96];
+
+/* Read and parse stat of the process behind @dirfd; -ENOENT once gone,
+ * -EINVAL if malformed (stat_problem says why). */
 static int read_stat(int dirfd, uint32_t pid, struct proc_stat *st)
 {
 	char line[2048];
@@ -333,11 +355,22 @@ static int read_stat(int dirfd, uint32_t pid, struct proc_stat *st)
 	n = read_text(dirfd, "stat", line, sizeof(line));
 	if (n < 0)
 		return is_gone((int)n) ? -ENOENT : (int)n;
-	if (parse_stat(line, st) || st->pid != pid) {
-		pc_debug("procfs: malformed stat of pid %u", pid);
-		return -EINVAL;
-	}
-	return 0;
+	if ((size_t)n == sizeof(line) - 1)
+		snprintf(stat_problem, sizeof(stat_problem),
+			 "stat longer than %zu bytes", sizeof(line) - 2);
+	else if (strlen(line) != (size_t)n)
+		snprintf(stat_problem, sizeof(stat_problem),
+			 "stat holds a NUL byte");
+	else if (parse_stat(line, st))
+		snprintf(stat_problem, sizeof(stat_problem),
+			 "stat unparsable (fields missing or out of range)");
+	else if (st->pid != pid)
+		snprintf(stat_problem, sizeof(stat_problem),
+			 "stat is of pid %u", st->pid);
+	else
+		return 0;
+	pc_debug("procfs: pid %u: %s", pid, stat_problem);
+	return -EINVAL;
 }
 
 /* Did the process stay on the same image between @a and @b? */
@@ -472,7 +505,9 @@ static void set_ids(uint32_t *real, uint32_t *eff, uint32_t *saved,
 {
 	uint64_t v[4];
 
-	if (status_numbers(s, 10, v, 4) != 4)
+	/* an id past 32 bits is no id: not cut to one */
+	if (status_numbers(s, 10, v, 4) != 4 || (v[0] | v[1] | v[2] | v[3]) >
+						       UINT32_MAX)
 		return;
 	*real = (uint32_t)v[0];
 	*eff = (uint32_t)v[1];
@@ -727,7 +762,8 @@ static size_t component_container_id(const char *s, const char *end,
 		if (!strncmp(s + plen, "conmon-", 7))
 			return 0;
 		run = longest_hex_run(s + plen, end, &id);
-		if (run >= 12) {
+		/* 12 (short form) to 64 digits; more is no runtime's id */
+		if (run >= 12 && run <= 64) {
 			*ret_id = id;
 			return run;
 		}
@@ -970,8 +1006,11 @@ static int read_ctx(const struct procfs_ctx *ctx, uint32_t pid,
 	if (args_max > SIZE_MAX / 2)
 		args_max = SIZE_MAX / 2;
 	dirfd = open_pid_dir(ctx, pid);
-	if (dirfd < 0)
+	if (dirfd < 0) {
+		if (!is_gone(dirfd))
+			reject(ctx, pid, strerror(-dirfd));
 		return dirfd;
+	}
 	s = malloc(sizeof(*s));
 	if (!s) {
 		close(dirfd);
@@ -995,6 +1034,11 @@ static int read_ctx(const struct procfs_ctx *ctx, uint32_t pid,
 	close(dirfd);
 	if (!err)
 		*ret = info;
+	else if (err == -EINVAL)
+		reject(ctx, pid, stat_problem);
+	else if (!is_gone(err) && err != -EAGAIN && err != -ESRCH &&
+		 err != -ENOMEM)
+		reject(ctx, pid, strerror(-err));
 	return err;
 }
 
@@ -1023,6 +1067,8 @@ int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns)
 		return fd;
 	err = read_stat(fd, pid, &st);
 	close(fd);
+	if (err == -EINVAL)
+		reject(&ctx, pid, stat_problem);
 	if (err)
 		return err;
 	*ret_ns = pc_ticks_to_ns(st.starttime);
@@ -1105,10 +1151,17 @@ static int list_pids(const struct procfs_ctx *ctx, struct scan_list *l)
 			continue;
 		fd = openat(dirfd(dir), de->d_name,
 			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			if (!is_gone(-errno))
+				reject(ctx, e.pid, strerror(errno));
 			continue;
+		}
 		err = read_stat(fd, e.pid, &st);
 		close(fd);
+		if (err == -EINVAL)
+			reject(ctx, e.pid, stat_problem);
+		else if (err && !is_gone(err))
+			reject(ctx, e.pid, strerror(-err));
 		if (err)
 			continue;
 		e.ppid = st.ppid;

@@ -88,8 +88,18 @@ typedef int (*pc_procfs_list_fn)(uint32_t pid, uint64_t start_ns,
 int pc_procfs_list(const char *prefix, pc_procfs_list_fn fn, void *userdata);
 
 /*
+ * /proc entries rejected so far by this process's reads, all prefixes and
+ * threads together: a pid directory or stat that cannot be opened or
+ * parsed, is over-long, holds a NUL or names another pid. Each rejection
+ * is logged (warning) with the path and what was wrong; the entry is
+ * skipped, never guessed at. Vanished processes, threads (-ESRCH) and
+ * processes that kept re-exec'ing (-EAGAIN) are not rejections.
+ */
+uint64_t pc_procfs_rejected(void);
+
+/*
  * Container id from a cgroup path: the deepest path component that is 64
- * lower-case hex digits, or the longest run of >= 12 of them in a
+ * lower-case hex digits, or the longest run of 12 to 64 of them in a
  * docker-, cri-containerd-, crio- or libpod- scope name
  * (conmon scopes excluded). Writes it NUL terminated ("" if none).
  * Returns its length; -EINVAL on bad arguments; -ENOSPC if @len is too

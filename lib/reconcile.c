@@ -213,9 +213,12 @@ static bool ended_in_cache(const struct entry_list *l, uint32_t pid,
 			   uint64_t start)
 {
 	struct entry probe = { .pid = pid };
-	const struct entry *e = bsearch(&probe, l->v, l->n, sizeof(*l->v),
-					cmp_entry);
+	const struct entry *e;
 
+	/* bsearch() of NULL, even of none, is undefined */
+	if (!l->n)
+		return false;
+	e = bsearch(&probe, l->v, l->n, sizeof(*l->v), cmp_entry);
 	if (!e)
 		return false;
 	while (e > l->v && e[-1].pid == pid)
@@ -421,7 +424,10 @@ int pc_reconcile_pass(struct proccache *pc, const char *prefix, size_t args_max,
 	if (err >= 0)
 		err = proccache__iterate(pc, collect_entry, &p.entries);
 	if (err >= 0) {
-		qsort(p.entries.v, p.entries.n, sizeof(*p.entries.v), cmp_entry);
+		/* qsort() of NULL, even of none, is undefined */
+		if (p.entries.n)
+			qsort(p.entries.v, p.entries.n, sizeof(*p.entries.v),
+			      cmp_entry);
 		err = infer_exits(&p);
 	}
 	if (err >= 0)

@@ -15,6 +15,7 @@
 #include "cache.h"
 #include "log.h"
 #include "opts.h"
+#include "procfs.h"
 #include "reconcile.h"
 #include "sensor.h"
 #include "sensor_bpf.h"
@@ -126,6 +127,7 @@ PROCCACHE_API int proccache__sensor_start(struct proccache *pc,
 					  const struct proccache_sensor_opts *opts)
 {
 	struct pc_sensor_cfg cfg;
+	uint64_t rejected_base = pc_procfs_rejected();
 	struct pc_sensor *s = NULL;
 	int err;
 
@@ -139,6 +141,7 @@ PROCCACHE_API int proccache__sensor_start(struct proccache *pc,
 	err = start_backend(pc, &cfg, &s);
 	if (err)
 		return err;
+	s->proc_rejected_base = rejected_base;
 	err = pc_reconcile_wrap(s, &cfg);
 	if (err) {
 		s->ops->detach(s);
@@ -380,6 +383,7 @@ PROCCACHE_API int proccache__sensor_stats(const struct proccache *pc,
 	GET(reconcile_execs);
 	GET(reconcile_ns);
 #undef GET
+	st.proc_rejected = pc_procfs_rejected() - s->proc_rejected_base;
 	st.backend = (uint32_t)s->backend;
 	st.fallback_errno = s->fallback_errno;
 	sz = ret->sz < sizeof(st) ? ret->sz : sizeof(st);

@@ -12,7 +12,8 @@ packages=(
 	libck-dev libbpf-dev libelf-dev zlib1g-dev
 	# BPF programs: clang -target bpf, bpftool gen object/skeleton
 	clang llvm bpftool
-	# tests: Criterion, the ABI baseline, sanitizer runtimes, valgrind
+	# tests: Criterion, the ABI baseline, sanitizer runtimes and libFuzzer,
+	# valgrind
 	libcriterion-dev abigail-tools libclang-rt-14-dev valgrind
 )
 

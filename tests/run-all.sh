@@ -7,8 +7,12 @@
 #
 # 1. build/       $CC (default cc), debugoptimized: every suite but 'bench'
 #                 and 'stress' (unit, abi, ...).
-# 2. build-asan/  clang, ASan+UBSan: the 'stress' suite.
+# 2. build-asan/  clang, ASan+UBSan: the 'stress' and 'hostile' suites.
 # 3. build-tsan/  clang, TSan: the 'stress' suite.
+# 4. build-fuzz/  clang, libFuzzer + ASan+UBSan: the 'fuzz' suite, each
+#                 target for PROCCACHE_FUZZ_SECONDS (default 15) from its
+#                 seed corpus; any crash, leak or report fails
+#                 (docs/fuzzing.md; tests/fuzz/run.sh for a long run).
 #
 # Every phase runs even if an earlier one failed; a phase that runs no test
 # fails. Build dirs are reused when they exist. Ends with one line
@@ -114,16 +118,24 @@ setup build-asan clang -Dbuildtype=debugoptimized \
 	-Db_sanitize=address,undefined -Db_lundef=false || exit_code=1
 setup build-tsan clang -Dbuildtype=debugoptimized \
 	-Db_sanitize=thread -Db_lundef=false || exit_code=1
+setup build-fuzz clang -Dbuildtype=debugoptimized -Dfuzzing=true \
+	-Db_sanitize=address,undefined -Db_lundef=false \
+	-Dc_args=-fsanitize=fuzzer-no-link || exit_code=1
 
 phase tests build --no-suite bench --no-suite stress --
 
 test_env=(ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
-phase asan+ubsan build-asan --suite stress --
+phase asan+ubsan build-asan --suite stress --suite hostile --
 
 test_env=(TSAN_OPTIONS=halt_on_error=1)
 test_wrapper=("${tsan_wrapper[@]}")
 phase tsan build-tsan --suite stress -- --timeout-multiplier 3
+
+# 12 targets x 15 s: about 3 minutes, plus the build.
+test_env=(PROCCACHE_FUZZ_SECONDS="${PROCCACHE_FUZZ_SECONDS:-15}")
+test_wrapper=()
+phase fuzz build-fuzz --suite fuzz --
 
 log "summary"
 printf '%s\n' "${summaries[@]}"

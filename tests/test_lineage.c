@@ -489,6 +489,20 @@ static const struct scenario scenarios[] = {
 		PAR(60, 100, 40, 0), STAT_EQ(parent_unknown, 2),
 		E(1, 5, 0, 0), NF(1, 5, UNKNOWN),
 	} },
+	/* Found by tests/fuzz (ingest): the exec of a clone whose parent
+	 * was unknown showed the named parent without the flag, so the
+	 * parent looked cached when it was not. */
+	{ "unknown_parent_flag_survives_exec", 0, {
+		C(50, 100, 40, 99), E(50, 200, 40, 99),
+		FL(50, 200, PROCCACHE_F_PARENT_UNKNOWN), PAR(50, 200, 40, 99),
+		DP(50, 200, 0), GN(40, 99),
+		/* pid 1's parent is pid 0: none, not unknown */
+		C(1, 5, 0, 0), E(1, 6, 0, 0),
+		NF(1, 6, PROCCACHE_F_PARENT_UNKNOWN),
+		/* a parent only the exec names, not cached: unknown too */
+		C(60, 100, 0, 0), E(60, 200, 40, 99),
+		FL(60, 200, PROCCACHE_F_PARENT_UNKNOWN), PAR(60, 200, 40, 99),
+	} },
 	{ "parent_named_by_start_time_after_it_exec_d", 0, {
 		/* 100 started at 20000005 (clone key), exec'd at 30000000;
 		 * a /proc reader names it by its start tick, 20000000. */

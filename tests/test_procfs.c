@@ -1114,6 +1114,34 @@ Test(procfs_fake, thread_entry_and_missing_pid)
 	cr_assert_eq(ns, ticks_ns(1234));
 }
 
+/* Found by tests/test_procfs_hostile.c: an id past 32 bits was cut to
+ * one (4294967296 read as uid 0). */
+Test(procfs_fake, ids_past_32_bits_are_not_cut)
+{
+	const struct fake_proc p = { .pid = 33, .ppid = 1, .state = 'S',
+				     .comm = "ids", .start = 7,
+				     .arg_start = 1000, .arg_end = 1004 };
+	char dir[PATH_MAX], line[1024];
+	struct pc_proc_info info;
+
+	fake_process(fake_root, &p, 33);
+	fake_dir(fake_root, 33, dir, sizeof(dir));
+	fake_file(dir, "status", "Tgid:\t33\nUid:\t4294967296\t7\t7\t7\n"
+				 "Gid:\t5\t5\t5\t5\n");
+	cr_assert_eq(pc_procfs_read(fake_prefix, 33, 0, &info), 0);
+	cr_assert_eq(info.ev.creds.uid, 0);
+	cr_assert_eq(info.ev.creds.euid, 0);
+	cr_assert_eq(info.ev.creds.gid, 5);
+	pc_proc_info_release(&info);
+	fmt_path(line, sizeof(line), "Tgid:\t33\nUid:\t%u\t7\t7\t7\n",
+		 UINT32_MAX);
+	fake_file(dir, "status", line);
+	cr_assert_eq(pc_procfs_read(fake_prefix, 33, 0, &info), 0);
+	cr_assert_eq(info.ev.creds.uid, UINT32_MAX);
+	cr_assert_eq(info.ev.creds.euid, 7);
+	pc_proc_info_release(&info);
+}
+
 Test(procfs_fake, malformed_stat)
 {
 	char dir[PATH_MAX];
@@ -1394,6 +1422,11 @@ Test(container_id, not_containers)
 	expect_id("/system.slice/docker-0123456789a.scope", "");
 	expect_id("/docker/" ID64 "0", "");
 	expect_id("/system.slice/docker-xyzxyzxyzxyzxyz.scope", "");
+	/* Longer than any runtime's id (found by tests/fuzz, container_id):
+	 * not an id, however long the cgroup name a delegated user made. */
+	expect_id("/system.slice/docker-" ID64 "0.scope", "");
+	expect_id("/machine.slice/libpod-" ID64 ID64B ".scope", "");
+	expect_id("/docker/" ID64 "/crio-" ID64 "abcdef.scope", ID64);
 }
 
 Test(container_id, bad_arguments)

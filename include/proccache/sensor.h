@@ -141,6 +141,11 @@ struct proccache_sensor_stats {
 	uint64_t reconcile_execs;
 	/** Duration of the last pass, ns. */
 	uint64_t reconcile_ns;
+	/** /proc entries rejected as malformed since the sensor started (a
+	 *  pid directory or stat unreadable, over-long, or naming another
+	 *  pid): skipped, never guessed at, each logged with what was wrong.
+	 *  Counted per process: two sensors in one process see each other's. */
+	uint64_t proc_rejected;
 	size_t : 0;
 };
 
