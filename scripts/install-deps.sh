@@ -14,6 +14,8 @@ packages=(
 	clang llvm bpftool
 	# tests: Criterion, the ABI baseline, sanitizer runtimes, valgrind
 	libcriterion-dev abigail-tools libclang-rt-14-dev valgrind
+	# tests/test_logtag.py: util-linux logger (essential, named to be sure)
+	bsdutils
 )
 
 as_root=()
