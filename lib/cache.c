@@ -429,6 +429,12 @@ static int cache_init(struct proccache *pc, const struct proccache_opts *opts)
 		ck_hs_destroy(&pc->by_key);
 		return -ENOMEM;
 	}
+	if (!pc_past_init(pc, seed)) {
+		ck_hs_destroy(&pc->attrs);
+		ck_hs_destroy(&pc->by_pid);
+		ck_hs_destroy(&pc->by_key);
+		return -ENOMEM;
+	}
 	pc->attrs_sweep_at = ATTRS_SWEEP_MIN;
 	ck_epoch_init(&pc->epoch);
 	pc->writer = aligned_alloc(64, (sizeof(*pc->writer) + 63) & ~(size_t)63);
@@ -440,6 +446,7 @@ static int cache_init(struct proccache *pc, const struct proccache_opts *opts)
 	return 0;
 nomem:
 	free(pc->writer);
+	pc_past_destroy(pc);
 	ck_hs_destroy(&pc->attrs);
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
@@ -478,6 +485,7 @@ PROCCACHE_API void proccache__free(struct proccache *pc)
 	/* Run every deferred free; no reader may be inside the cache now. */
 	retire_flush(pc);
 	ck_epoch_barrier(pc->writer);
+	pc_past_destroy(pc); /* reads the nodes it lists: before they go */
 	while (ck_hs_next(&pc->by_key, &it, &obj)) {
 		struct pc_node *n = obj;
 
@@ -697,6 +705,7 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 			  &n->key, &pc->pid_removed, &pc->pid_peak);
 	}
 	n->live = live;
+	pc_past_live_changed(pc, n);
 	if (live) {
 		pc_stat_inc(pc, entries_live);
 		pc_stat_dec(pc, entries_exited);
@@ -712,6 +721,7 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 
 		pc_warn("cache: pid %u had two live entries", n->key.pid);
 		displaced->live = false;
+		pc_past_live_changed(pc, displaced);
 		pc_stat_dec(pc, entries_live);
 		pc_stat_inc(pc, entries_exited);
 		pc_node_release_check(pc, displaced);
@@ -772,6 +782,7 @@ static void reclaim(struct proccache *pc, struct pc_node *n)
 	struct pc_node *parent = pc_node_parent(n);
 
 	pc_node_forget_orphan(pc, n);
+	pc_past_reclaim(pc, n);
 	hs_remove(pc, &pc->by_key, key_hash_of(&pc->by_key, &n->key), &n->key,
 		  &pc->key_removed, &pc->key_peak);
 	pc->nodes--;
@@ -888,4 +899,279 @@ void pc_housekeeping(struct proccache *pc)
 	retire_flush(pc);
 	ck_epoch_poll(pc->writer);
 	attrs_sweep(pc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The past of a pid: which node held it at a given time                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A pid's images are its live node (by_pid) and its cached nodes that are
+ * not live: exited, retired by an exec, a clone's entry retired by its
+ * first exec. The latter are found through the past set: the one such node
+ * itself, or an immutable list of them, newest key first, replaced (copy
+ * on write) when one is added or reclaimed and freed through the epoch. A
+ * node costs no byte more, and a pid whose only node is live costs nothing
+ * here. Both kinds of object start with a struct proccache_key, compared
+ * and hashed as a pid; a list's key has pad PAST_LIST, a node's pad is 0.
+ */
+#define PAST_LIST 1u
+#define PAST_FREE_BATCH 64
+
+struct pc_pid_past {
+	struct proccache_key key; /* pid, pad = PAST_LIST */
+	uint32_t n;
+	uint32_t pad;
+	struct pc_node *nodes[];
+};
+
+/* Replaced lists wait for the epoch in batches, like snapshots. */
+struct pc_past_freed {
+	ck_epoch_entry_t entry;
+	unsigned int count;
+	void *ptr[PAST_FREE_BATCH];
+};
+
+static void past_freed_run(ck_epoch_entry_t *e)
+{
+	struct pc_past_freed *b = container_of(e, struct pc_past_freed, entry);
+
+	pc_tsan_acquire(&epoch_sync);
+	for (unsigned int i = 0; i < b->count; i++)
+		free(b->ptr[i]);
+	free(b);
+}
+
+static void past_free_later(struct proccache *pc, struct pc_pid_past *list)
+{
+	struct pc_past_freed *b = pc->past_freeing;
+
+	if (!b) {
+		b = pc->past_freeing = malloc(sizeof(*b));
+		if (!b) {
+			pc_defer(pc, free, list);
+			return;
+		}
+		b->count = 0;
+	}
+	b->ptr[b->count++] = list;
+	if (b->count == PAST_FREE_BATCH) {
+		ck_epoch_call(pc->writer, &b->entry, past_freed_run);
+		pc->past_freeing = NULL;
+	}
+}
+
+bool pc_past_init(struct proccache *pc, unsigned long seed)
+{
+	return ck_hs_init(&pc->past, HS_MODE, hash_pid, same_pid, &pc->hs_alloc,
+			  HS_INITIAL, seed);
+}
+
+/* After the epoch barrier of proccache__free(): no reader is left. */
+void pc_past_destroy(struct proccache *pc)
+{
+	ck_hs_iterator_t it = CK_HS_ITERATOR_INITIALIZER;
+	void *obj;
+
+	while (ck_hs_next(&pc->past, &it, &obj))
+		if (((struct proccache_key *)obj)->pad == PAST_LIST)
+			free(obj);
+	ck_hs_destroy(&pc->past);
+	if (pc->past_freeing) {
+		for (unsigned int i = 0; i < pc->past_freeing->count; i++)
+			free(pc->past_freeing->ptr[i]);
+		free(pc->past_freeing);
+		pc->past_freeing = NULL;
+	}
+}
+
+static unsigned long past_hash(struct proccache *pc, uint32_t pid)
+{
+	struct proccache_key probe = { .pid = pid };
+
+	return pid_hash_of(&pc->past, &probe);
+}
+
+/* @pid's past as it is published: a node, a list, or NULL. */
+static struct proccache_key *past_get(struct proccache *pc, uint32_t pid)
+{
+	struct proccache_key probe = { .pid = pid };
+	struct proccache_key *k = ck_hs_get(&pc->past, past_hash(pc, pid),
+					    &probe);
+
+	pc_tsan_acquire(k);
+	return k;
+}
+
+/* The nodes of a published past, newest first, into @ret[2] or the list
+ * itself; their count. */
+static uint32_t past_nodes(struct proccache_key *k, struct pc_node ***ret,
+			   struct pc_node **one)
+{
+	if (!k)
+		return 0;
+	if (k->pad == PAST_LIST) {
+		*ret = ((struct pc_pid_past *)k)->nodes;
+		return ((struct pc_pid_past *)k)->n;
+	}
+	*one = (struct pc_node *)k;
+	*ret = one;
+	return 1;
+}
+
+/* Writer: publish @next (a node or a list; NULL: nothing) as @pid's past
+ * in place of @prev. A replaced list is freed after the epoch. False when
+ * there was no memory: the pid then has no past at all (rather than one
+ * that misses a node). */
+static bool past_set(struct proccache *pc, uint32_t pid,
+		     struct proccache_key *prev, struct proccache_key *next)
+{
+	struct proccache_key probe = { .pid = pid };
+	unsigned long h = past_hash(pc, pid);
+	void *old = NULL;
+	bool ok = true;
+
+	if (next) {
+		pc_tsan_release(next);
+		hs_writer = pc;
+		ok = ck_hs_set(&pc->past, h, next, &old);
+		hs_writer = NULL;
+	}
+	if (!ok) {
+		pc_warn("cache: no memory for pid %u's past", pid);
+		if (next->pad == PAST_LIST)
+			free(next);
+	}
+	if (prev && (!next || !ok)) {
+		/* Whatever @prev listed is in no past any more. */
+		struct pc_node **nodes, *one;
+		uint32_t count = past_nodes(prev, &nodes, &one);
+
+		hs_remove(pc, &pc->past, h, &probe, &pc->past_removed,
+			  &pc->past_peak);
+		for (uint32_t i = 0; i < count; i++)
+			nodes[i]->in_past = false;
+	}
+	if (prev && prev->pad == PAST_LIST)
+		past_free_later(pc, (struct pc_pid_past *)prev);
+	return ok;
+}
+
+static struct pc_pid_past *past_list(uint32_t pid, uint32_t n)
+{
+	struct pc_pid_past *l = malloc(sizeof(*l) + n * sizeof(l->nodes[0]));
+
+	if (l) {
+		l->key = (struct proccache_key){ .pid = pid, .pad = PAST_LIST };
+		l->n = n;
+		l->pad = 0;
+	}
+	return l;
+}
+
+/* Writer: @n, cached, is no longer live: add it to its pid's past. */
+static void past_add(struct proccache *pc, struct pc_node *n)
+{
+	struct proccache_key *prev = past_get(pc, n->key.pid);
+	struct pc_node **nodes, *one;
+	uint32_t count = past_nodes(prev, &nodes, &one), i = 0, j = 0;
+	struct pc_pid_past *l;
+
+	if (!count) {
+		n->in_past = past_set(pc, n->key.pid, NULL, &n->key);
+		return;
+	}
+	l = past_list(n->key.pid, count + 1);
+	if (!l) {
+		past_set(pc, n->key.pid, prev, NULL);
+		pc_warn("cache: no memory for pid %u's past", n->key.pid);
+		return;
+	}
+	while (i < count && nodes[i]->key.ktime > n->key.ktime)
+		l->nodes[j++] = nodes[i++];
+	l->nodes[j++] = n;
+	while (i < count)
+		l->nodes[j++] = nodes[i++];
+	n->in_past = past_set(pc, n->key.pid, prev, &l->key);
+}
+
+/* Writer: take @n out of its pid's past. */
+static void past_remove(struct proccache *pc, struct pc_node *n)
+{
+	struct proccache_key *prev = past_get(pc, n->key.pid), *next = NULL;
+	struct pc_node **nodes, *one;
+	uint32_t count = past_nodes(prev, &nodes, &one), j = 0;
+
+	n->in_past = false;
+	if (count == 2) {
+		next = &(nodes[0] == n ? nodes[1] : nodes[0])->key;
+	} else if (count > 2) {
+		struct pc_pid_past *l = past_list(n->key.pid, count - 1);
+
+		if (l) {
+			for (uint32_t i = 0; i < count; i++)
+				if (nodes[i] != n && j < l->n)
+					l->nodes[j++] = nodes[i];
+			next = &l->key;
+		}
+		/* Without memory the list cannot shrink: the pid's past is
+		 * dropped (past_set() with NULL) rather than keep @n. */
+		else
+			for (uint32_t i = 0; i < count; i++)
+				nodes[i]->in_past = false;
+	}
+	if (count)
+		past_set(pc, n->key.pid, prev, next);
+}
+
+void pc_past_live_changed(struct proccache *pc, struct pc_node *n)
+{
+	if (!n->live && !n->in_past)
+		past_add(pc, n);
+	else if (n->live && n->in_past)
+		past_remove(pc, n);
+}
+
+void pc_past_reclaim(struct proccache *pc, struct pc_node *n)
+{
+	if (n->in_past)
+		past_remove(pc, n);
+}
+
+/* Whether @n's image held its pid at @at: it started by then (the caller
+ * checked), and had not exited before. An image replaced by an exec held
+ * the pid until the next image's start, which the choice of the newest
+ * image started by @at already says. */
+static bool held_at(struct pc_node *n, uint64_t at)
+{
+	const struct proccache_process *p = pc_node_snapshot(n);
+
+	return !(p->state == PROCCACHE_STATE_EXITED && p->exit_time &&
+		 p->exit_time < at);
+}
+
+struct pc_node *pc_find_pid_at(struct proccache *pc, uint32_t pid,
+			       uint64_t at)
+{
+	struct pc_node *best = pc_find_pid(pc, pid), **nodes, *one;
+	uint32_t count;
+
+	if (!at)
+		return best;
+	if (best && best->key.ktime > at)
+		best = NULL;
+	count = past_nodes(past_get(pc, pid), &nodes, &one);
+	for (uint32_t i = 0; i < count; i++) {
+		if (nodes[i]->key.ktime <= at) {
+			if (!best || nodes[i]->key.ktime > best->key.ktime)
+				best = nodes[i];
+			break;
+		}
+	}
+	return best && held_at(best, at) ? best : NULL;
+}
+
+void pc_reader_counted(struct pc_reader *r, bool hit)
+{
+	reader_count(r, hit);
 }

@@ -65,6 +65,7 @@ struct pc_node {
 	bool live;   /* in the pid index */
 	bool queued; /* in the reclaim queue */
 	bool orphan; /* waits in pc->orphans for its parent (pending.c) */
+	bool in_past; /* in its pid's past (pc_find_pid_at); writer's */
 };
 
 /* Per (thread, cache) epoch record, found through a pthread key, so query
@@ -96,6 +97,7 @@ struct pc_sensor;
 struct pc_retired;
 struct pc_held;
 struct pc_recent_exit;
+struct pc_past_freed;
 struct proccache_sub;
 
 struct proccache {
@@ -137,6 +139,13 @@ struct proccache {
 
 	struct pc_counters stats;
 	struct pc_sensor *sensor; /* sensor.c; NULL when none runs */
+
+	/* The pids' past: per pid with cached nodes that are not live, an
+	 * immutable struct pc_pid_past listing them (end of cache.c).
+	 * Writer-maintained like by_pid. */
+	ck_hs_t past;
+	unsigned long past_removed, past_peak;
+	struct pc_past_freed *past_freeing; /* replaced lists, batched */
 };
 
 /* Stats: the writer is the only one that adds. */
@@ -182,6 +191,21 @@ bool pc_make_room(struct proccache *pc);
 int pc_reclaim_expired(struct proccache *pc);
 /* Advance the epoch (running deferred frees) and sweep unused attrs. */
 void pc_housekeeping(struct proccache *pc);
+
+/* History of a pid (end of cache.c). Reader, inside an epoch section: the
+ * node that held @pid at @at (ns of CLOCK_BOOTTIME; 0 = the live node now),
+ * live, exited or retired; NULL when no cached node did (see
+ * docs/tagging.md). */
+struct pc_node *pc_find_pid_at(struct proccache *pc, uint32_t pid,
+			       uint64_t at);
+/* Count one lookup of reader @r, a hit or a miss. */
+void pc_reader_counted(struct pc_reader *r, bool hit);
+/* Writer: set up and tear down the past index; note that a node stopped
+ * or started being live, or is about to be reclaimed. */
+bool pc_past_init(struct proccache *pc, unsigned long seed);
+void pc_past_destroy(struct proccache *pc);
+void pc_past_live_changed(struct proccache *pc, struct pc_node *n);
+void pc_past_reclaim(struct proccache *pc, struct pc_node *n);
 
 /* Interned attributes of an event's image, with a reference; NULL on
  * ENOMEM. Writer only. */

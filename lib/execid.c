@@ -200,6 +200,20 @@ static int split_exec_id(const char *raw, size_t n, struct exec_id_fields *f)
 	return 0;
 }
 
+/* The decimal digits of @v at @out (room for 20); returns their count. */
+static int put_decimal(char *out, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	for (int i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
 PROCCACHE_API int proccache_exec_id_format(const char *node,
 					   const struct proccache_key *key,
 					   char *buf, size_t len)
@@ -214,10 +228,14 @@ PROCCACHE_API int proccache_exec_id_format(const char *node,
 	if (node_len == 0 || node_len > PROCCACHE_NODE_NAME_MAX)
 		return -EINVAL;
 
-	n = snprintf(raw, sizeof(raw), "%s:%" PRIu64 ":%" PRIu32, node,
-		     key->ktime, key->pid);
-	if (n < 0 || (size_t)n >= sizeof(raw))
-		return -EINVAL;
+	/* "<node>:<ktime>:<pid>" without snprintf: tagging log records
+	 * formats two exec IDs per record. */
+	memcpy(raw, node, node_len);
+	n = (int)node_len;
+	raw[n++] = ':';
+	n += put_decimal(raw + n, key->ktime);
+	raw[n++] = ':';
+	n += put_decimal(raw + n, key->pid);
 	r = pc_base64_encode(raw, (size_t)n, buf, len);
 	if (r < 0 && len > 0)
 		buf[0] = '\0';

@@ -15,6 +15,8 @@ packages=(
 	# tests: Criterion, the ABI baseline, sanitizer runtimes and libFuzzer,
 	# valgrind
 	libcriterion-dev abigail-tools libclang-rt-14-dev valgrind
+	# tests/test_logtag.py: util-linux logger (essential, named to be sure)
+	bsdutils
 )
 
 as_root=()

@@ -422,6 +422,193 @@ PROCCACHE_API int proccache__iterate(struct proccache *pc, proccache_iter_fn fn,
 				     void *userdata);
 
 /* ------------------------------------------------------------------------ */
+/* Borrowed reads: any thread, lock-free, no reference (since 1.1)           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @brief Borrowed-read callback. @p p is the entry found, @p parent the
+ * entry of its parent process or NULL when the cache has none: the nearest
+ * ancestor entry of another pid (an image that an exec of the same process
+ * replaced is skipped; proccache__with_ancestors() shows every image). Both
+ * are borrowed: valid
+ * only during the call, inside the cache's epoch section. The callback must
+ * not block (it delays the reclamation of every reader's memory), must not
+ * keep either pointer after it returns (take proccache_process__ref() to
+ * keep one), and may call any proccache_process__*() accessor, the tag
+ * writers and other queries; it must not ingest or free the cache. Its
+ * return value is passed back by the call that ran it.
+ */
+typedef int (*proccache_borrow_fn)(const struct proccache_process *p,
+				   const struct proccache_process *parent,
+				   void *userdata);
+
+/**
+ * @brief Run @p fn on the entry that held @p pid at time @p at_ns (ns of
+ * CLOCK_BOOTTIME) and on its parent, taking no reference. @p at_ns 0 means
+ * now: the live entry. Otherwise the entry is the image that held the pid
+ * then, live, exited or replaced since, as long as the cache still holds
+ * it: the newest cached image of @p pid that started at or before @p at_ns,
+ * unless that image had exited before @p at_ns. When the cache no longer
+ * knows (the image that held the pid then was reclaimed, or was never
+ * seen, or the pid was free at that time) the call fails with -ENOENT; it
+ * never answers with a nearer image. See docs/tagging.md.
+ * @return @p fn's return value; -ENOENT (fn not called); -EINVAL on bad
+ * arguments; -ENOMEM if the thread could not get its epoch record.
+ */
+PROCCACHE_API int proccache__with_pid(struct proccache *pc, uint32_t pid,
+				      uint64_t at_ns, proccache_borrow_fn fn,
+				      void *userdata);
+
+/**
+ * @brief Run @p fn on the entry with exec key @p key and on its parent,
+ * taking no reference (see proccache__with_pid()).
+ * @return @p fn's return value; -ENOENT if not cached (fn not called);
+ * -EINVAL on bad arguments; -ENOMEM.
+ */
+PROCCACHE_API int proccache__with_key(struct proccache *pc,
+				      const struct proccache_key *key,
+				      proccache_borrow_fn fn, void *userdata);
+
+/**
+ * @brief Run @p fn on the entry with exec ID @p exec_id and on its parent,
+ * taking no reference (see proccache__with_pid()). An ID of another node
+ * is not found.
+ * @return @p fn's return value; -ENOENT if not cached (fn not called);
+ * -EINVAL for a malformed ID or bad arguments; -ENOMEM.
+ */
+PROCCACHE_API int proccache__with_exec_id(struct proccache *pc,
+					  const char *exec_id,
+					  proccache_borrow_fn fn,
+					  void *userdata);
+
+/**
+ * @brief Borrowed ancestor-walk callback: @p p is an ancestor at @p depth
+ * (1 = the parent). Same rules as proccache_borrow_fn. Return 0 to go on;
+ * any other value stops the walk and is passed back.
+ */
+typedef int (*proccache_ancestor_fn)(const struct proccache_process *p,
+				     unsigned int depth, void *userdata);
+
+/**
+ * @brief Call @p fn on each ancestor of the entry with exec key @p key,
+ * nearest first, taking no reference, until the chain ends (an entry whose
+ * parent is pid 0 or unknown) or @p fn returns non-zero.
+ * @return 0 when the chain ended; @p fn's non-zero return; -ENOENT if
+ * @p key is not cached; -EINVAL on bad arguments; -ENOMEM.
+ */
+PROCCACHE_API int proccache__with_ancestors(struct proccache *pc,
+					    const struct proccache_key *key,
+					    proccache_ancestor_fn fn,
+					    void *userdata);
+
+/* ------------------------------------------------------------------------ */
+/* Tags: the standard attributes of a process and its parent (since 1.1)     */
+/* ------------------------------------------------------------------------ */
+
+/** @brief Tag vocabularies: which keys, and how values are typed. */
+enum proccache_tags_vocab {
+	/** LoongCollector's log keys (FinalizeProcessTags): exec_id, pid,
+	 *  uid, user, binary, arguments, cwd, ktime, cap.*, container.id and
+	 *  parent.*; every value a string, as LoongCollector's are. */
+	PROCCACHE_TAGS_LOONGCOLLECTOR = 0,
+	/** OpenTelemetry process.* semantic conventions (process.pid,
+	 *  process.parent_pid, process.executable.path, process.command_args,
+	 *  process.owner, process.user.id, ...). The conventions define no
+	 *  parent attribute but process.parent_pid. */
+	PROCCACHE_TAGS_OTEL = 1,
+	/** Elastic Common Schema process.* and process.parent.* fields. */
+	PROCCACHE_TAGS_ECS = 2,
+};
+
+/** @brief Type of a tag's value. */
+enum proccache_tag_type {
+	PROCCACHE_TAG_STRING = 0,  /**< @c str, @c len bytes, NUL terminated */
+	PROCCACHE_TAG_INT = 1,     /**< @c num */
+	PROCCACHE_TAG_STRINGS = 2, /**< a list: @c len bytes of NUL-terminated strings */
+};
+
+/** @brief One tag, valid during the callback only. */
+struct proccache_tag {
+	const char *key;
+	enum proccache_tag_type type;
+	const char *str; /**< STRING and STRINGS */
+	size_t len;      /**< bytes of @c str (without the final NUL of a STRING) */
+	int64_t num;     /**< INT */
+};
+
+/** @brief Tag callback; a negative return stops and is passed back. */
+typedef int (*proccache_tag_fn)(const struct proccache_tag *tag,
+				void *userdata);
+
+/** @brief The user-name cache the tag writers read (see proccache_users__new()). */
+struct proccache_users;
+
+/** @brief Options of the tag writers. Fields are only ever appended. */
+struct proccache_tags_opts {
+	size_t sz; /**< sizeof(struct proccache_tags_opts), see PROCCACHE_OPTS() */
+	/** enum proccache_tags_vocab; 0 = LoongCollector's keys. */
+	uint32_t vocab;
+	uint32_t pad; /**< must be zero */
+	/** User names (LoongCollector's user, OpenTelemetry's process.owner
+	 *  and process.user.name, ECS's *.user.name) come from this cache,
+	 *  never from a lookup that could block: a name it has not resolved
+	 *  yet is left out. NULL: no user names. See docs/users.md. */
+	struct proccache_users *users;
+	size_t : 0;
+};
+
+/**
+ * @brief Call @p fn once for each tag of @p p and of its parent @p parent
+ * (NULL: the process's own tags only, plus the parent pid where the
+ * vocabulary has it) in the vocabulary @p opts names (NULL: LoongCollector's).
+ * Tags with nothing to say (no container id, a process still running for
+ * its exit code) are left out. Any thread; allocates only for arguments
+ * longer than 4 KiB; safe inside a borrowed-read callback. See
+ * docs/tagging.md for every key.
+ * @return the number of tags written; @p fn's negative return; -EINVAL on
+ * bad arguments.
+ */
+PROCCACHE_API int proccache_tags_emit(const struct proccache_process *p,
+				      const struct proccache_process *parent,
+				      const struct proccache_tags_opts *opts,
+				      proccache_tag_fn fn, void *userdata);
+
+/**
+ * @brief Write the tags of proccache_tags_emit() into @p buf as JSON object
+ * members, comma separated, without the braces ("\"pid\":\"42\",..."), so
+ * that they can be put into the caller's own record. Strings are escaped
+ * and invalid UTF-8 replaced by U+FFFD.
+ * @return the length as snprintf (the output is cut, NUL terminated, when
+ * longer than @p len); -EINVAL on bad arguments; -EOVERFLOW past INT_MAX.
+ */
+PROCCACHE_API int proccache_tags_json(const struct proccache_process *p,
+				      const struct proccache_process *parent,
+				      const struct proccache_tags_opts *opts,
+				      char *buf, size_t len);
+
+/**
+ * @brief One call for a log record: the tags of the image that held @p pid
+ * at @p at_ns (0 = now, see proccache__with_pid()) and of its parent,
+ * through @p fn, taking no reference.
+ * @return as proccache_tags_emit(); -ENOENT when the cache does not know
+ * the image; -ENOMEM.
+ */
+PROCCACHE_API int proccache__tags_pid(struct proccache *pc, uint32_t pid,
+				      uint64_t at_ns,
+				      const struct proccache_tags_opts *opts,
+				      proccache_tag_fn fn, void *userdata);
+
+/**
+ * @brief proccache__tags_pid() into a buffer, as proccache_tags_json().
+ * @return as proccache_tags_json(); -ENOENT when the cache does not know
+ * the image (@p buf untouched); -ENOMEM.
+ */
+PROCCACHE_API int proccache__tags_pid_json(struct proccache *pc, uint32_t pid,
+					   uint64_t at_ns,
+					   const struct proccache_tags_opts *opts,
+					   char *buf, size_t len);
+
+/* ------------------------------------------------------------------------ */
 /* Ingest: the single writer                                                 */
 /* ------------------------------------------------------------------------ */
 

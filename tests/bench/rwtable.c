@@ -461,6 +461,37 @@ int rwt_ancestors(struct rwt *t, const struct proccache_key *key,
 	return (int)n;
 }
 
+struct rwt_rec *rwt_lookup_pid(struct rwt *t, uint32_t pid,
+			       struct rwt_rec **ret_parent)
+{
+	struct rwt_rec *r;
+
+	pthread_rwlock_rdlock(&t->lock);
+	r = ref(find_pid(t, pid));
+	*ret_parent = r && r->parent.pid ? ref(find_key(t, &r->parent)) : NULL;
+	pthread_rwlock_unlock(&t->lock);
+	return r;
+}
+
+void rwt_rec_view(const struct rwt_rec *r, struct rwt_view *ret)
+{
+	const struct rwt_image *img = r->img;
+
+	ret->key = r->key;
+	ret->binary = img->strs;
+	ret->args = img->strs + img->args_off;
+	ret->args_len = img->args_len;
+	ret->cwd = img->strs + img->cwd_off;
+	ret->container_id = img->strs + img->cid_off;
+	ret->creds = img->creds;
+	ret->caps = img->caps;
+}
+
+const char *rwt_node(const struct rwt *t)
+{
+	return t->node;
+}
+
 const char *rwt_rec_binary(const struct rwt_rec *r)
 {
 	return r->img->strs;

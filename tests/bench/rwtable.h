@@ -38,6 +38,21 @@ struct rwt_rec *rwt_peek_exec_id(struct rwt *t, const char *exec_id,
 int rwt_ancestors(struct rwt *t, const struct proccache_key *key,
 		  struct rwt_rec **ret, size_t max);
 const char *rwt_rec_binary(const struct rwt_rec *r);
+
+/* Tagging (bench_tag): the live record of @pid and its parent, each with a
+ * reference, found under one read lock; NULL when @pid is not live. */
+struct rwt_rec *rwt_lookup_pid(struct rwt *t, uint32_t pid,
+			       struct rwt_rec **ret_parent);
+/* What a tag writer reads from a record, valid while it is referenced. */
+struct rwt_view {
+	struct proccache_key key;
+	const char *binary, *args, *cwd, *container_id;
+	size_t args_len;
+	struct proccache_creds creds;
+	struct proccache_caps caps;
+};
+void rwt_rec_view(const struct rwt_rec *r, struct rwt_view *ret);
+const char *rwt_node(const struct rwt *t);
 void rwt_rec_unref(struct rwt_rec *r);
 
 /* Record and image sizes, for the memory table. */

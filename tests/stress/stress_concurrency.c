@@ -1027,22 +1027,204 @@ static void op_negative(struct reader *r)
 	      "NULL ancestors array accepted");
 }
 
+/*
+ * Borrowed reads: the callback runs inside the epoch section with no
+ * reference. It checks what it is given (the entry asked for, a consistent
+ * snapshot, a parent that is the entry's parent), writes the tags of both
+ * in a random vocabulary, and keeps nothing.
+ */
+struct borrow_ctx {
+	struct reader *r;
+	struct proccache_key want; /* pid only when by pid */
+	uint64_t at;               /* by pid: the time asked for, 0 = now */
+	bool by_pid;
+	int calls;
+	struct proccache_key got;
+	char tags[4096];
+};
+
+static int borrow_cb(const struct proccache_process *p,
+		     const struct proccache_process *parent, void *userdata)
+{
+	struct borrow_ctx *c = userdata;
+	struct proccache_key k = proccache_process__key(p);
+	PROCCACHE_OPTS(proccache_tags_opts, topts,
+		       .vocab = below(&c->r->rng, 3));
+	int n;
+
+	c->calls++;
+	c->got = k;
+	if (c->by_pid)
+		check(k.pid == c->want.pid && (!c->at || k.ktime <= c->at),
+		      "with_pid(%u, at %" PRIu64 ") gave %u:%" PRIu64,
+		      c->want.pid, c->at, k.pid, k.ktime);
+	else
+		check(key_eq(k, c->want), "borrowed %u:%" PRIu64 ", got %u:%" PRIu64,
+		      c->want.pid, c->want.ktime, k.pid, k.ktime);
+	check_snapshot(p);
+	if (parent) {
+		/* The parent process: the parent entry, unless that is an
+		 * earlier image of the same pid (a re-exec), which is skipped. */
+		struct proccache_key pk = proccache_process__parent_key(p);
+
+		check(proccache_process__pid(parent) != k.pid &&
+			      (pk.pid == k.pid ||
+			       key_eq(proccache_process__key(parent), pk)),
+		      "borrowed parent %u of %u:%" PRIu64 " (parent key %u)",
+		      proccache_process__pid(parent), k.pid, k.ktime, pk.pid);
+		check_snapshot(parent);
+	}
+	n = proccache_tags_json(p, parent, &topts, c->tags, sizeof(c->tags));
+	check(n > 0 && strlen(c->tags) == (size_t)(n < (int)sizeof(c->tags)
+							   ? n
+							   : (int)sizeof(c->tags) - 1),
+	      "tags of %u:%" PRIu64 ": %d", k.pid, k.ktime, n);
+	return 1000 + (int)k.pid;
+}
+
+static void borrow_tally(struct reader *r, int ret, struct borrow_ctx *c)
+{
+	r->tally.lookups++;
+	if (ret == -ENOENT) {
+		r->tally.misses++;
+		check(c->calls == 0, "called on a miss");
+		return;
+	}
+	check(c->calls == 1 && ret == 1000 + (int)c->got.pid,
+	      "borrowed read returned %d after %d calls", ret, c->calls);
+}
+
+/* By pid: now (the live entry, as op_pid checks it) or as of the start
+ * of an image of that pid (that image or a newer one started by then). */
+static void op_borrow_pid(struct reader *r)
+{
+	struct borrow_ctx c = { .r = r, .by_pid = true };
+	uint64_t v1, v2;
+	int ret;
+
+	if (below(&r->rng, 2)) {
+		c.want.pid = pick_pid(r);
+	} else {
+		uint64_t v = atomic_load_explicit(&ring[below(&r->rng, RING)],
+						  memory_order_relaxed);
+
+		if (!v)
+			return;
+		c.want.pid = packed_pid(v);
+		c.at = unpack(v).ktime + below(&r->rng, 2) * KSTEP / 2;
+	}
+	v1 = atomic_load(&live_slot[c.want.pid]);
+	ret = proccache__with_pid(pc, c.want.pid, c.at, borrow_cb, &c);
+	v2 = atomic_load(&live_slot[c.want.pid]);
+	borrow_tally(r, ret, &c);
+	if (!c.at && v1 && v1 == v2) {
+		atomic_fetch_add_explicit(&n_stable_checks, 1,
+					  memory_order_relaxed);
+		check(ret != -ENOENT && key_eq(c.got, unpack(v1)),
+		      "with_pid(%u) now: got %" PRIu64 ", live %" PRIu64,
+		      c.want.pid, c.got.ktime, packed_idx(v1));
+	}
+}
+
+static void op_borrow_key(struct reader *r, bool by_exec_id)
+{
+	struct borrow_ctx c = { .r = r };
+	char id[PROCCACHE_EXEC_ID_MAX];
+	uint32_t pid;
+	uint64_t v = pick_key(r, &pid), v1, v2;
+	int ret;
+
+	if (!v)
+		return;
+	c.want = unpack(v);
+	v1 = atomic_load(&live_slot[c.want.pid]);
+	if (by_exec_id) {
+		if (proccache_exec_id_format(NODE_NAME, &c.want, id,
+					     sizeof(id)) <= 0) {
+			fail("exec_id_format");
+			return;
+		}
+		ret = proccache__with_exec_id(pc, id, borrow_cb, &c);
+	} else {
+		ret = proccache__with_key(pc, &c.want, borrow_cb, &c);
+	}
+	v2 = atomic_load(&live_slot[c.want.pid]);
+	borrow_tally(r, ret, &c);
+	if (v1 == v && v2 == v)
+		check(ret != -ENOENT, "live key %u:%" PRIu64 " not borrowed",
+		      c.want.pid, c.want.ktime);
+}
+
+struct walk_ctx {
+	struct reader *r;
+	struct proccache_key next; /* the parent key the next step must have */
+	unsigned int depth;
+};
+
+static int walk_cb(const struct proccache_process *p, unsigned int depth,
+		   void *userdata)
+{
+	struct walk_ctx *w = userdata;
+
+	check(depth == ++w->depth, "ancestor depth %u after %u", depth,
+	      w->depth - 1);
+	check(key_eq(proccache_process__key(p), w->next),
+	      "borrowed ancestor %u is not the parent key", depth);
+	check_snapshot(p);
+	w->next = proccache_process__parent_key(p);
+	return w->depth == CHAIN_MAX ? -ELOOP : 0;
+}
+
+static void op_borrow_ancestors(struct reader *r)
+{
+	struct walk_ctx w = { .r = r };
+	struct proccache_process *p;
+	struct proccache_key k;
+	uint32_t pid;
+	uint64_t v = pick_key(r, &pid);
+	int ret;
+
+	if (!v)
+		return;
+	k = unpack(v);
+	p = t_lookup(&r->tally, k);
+	if (!p)
+		return;
+	w.next = proccache_process__parent_key(p);
+	proccache_process__unref(p);
+	ret = proccache__with_ancestors(pc, &k, walk_cb, &w);
+	r->tally.lookups++;
+	if (ret == -ENOENT)
+		r->tally.misses++;
+	else
+		check(ret == 0, "with_ancestors: %d after %u", ret, w.depth);
+	note_chain((int)w.depth);
+}
+
 static void reader_op(struct reader *r)
 {
 	uint32_t op = below(&r->rng, 1000);
 
-	if (op < 250)
+	if (op < 200)
 		op_live_key(r, false);
-	else if (op < 350)
+	else if (op < 280)
 		op_live_key(r, true);
-	else if (op < 500)
+	else if (op < 400)
 		op_pid(r);
-	else if (op < 700)
+	else if (op < 560)
 		op_ancestors(r);
-	else if (op < 800)
+	else if (op < 640)
 		op_ring(r, false);
-	else if (op < 880)
+	else if (op < 700)
 		op_ring(r, true);
+	else if (op < 770)
+		op_borrow_pid(r);
+	else if (op < 820)
+		op_borrow_key(r, false);
+	else if (op < 850)
+		op_borrow_key(r, true);
+	else if (op < 880)
+		op_borrow_ancestors(r);
 	else if (op < 920)
 		op_stats(r);
 	else if (op < 998)

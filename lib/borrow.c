@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Borrowed reads: the caller's function runs on a node's current snapshot
+ * (and its parent's) inside the reader's epoch section, with no reference
+ * taken. What a reference costs (two full-barrier atomics on a shared line)
+ * is what a log collector tagging every record cannot pay; the epoch
+ * section alone keeps the snapshots alive for the call.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "cache.h"
+
+/* The snapshot of @n's parent process, or NULL: the nearest ancestor of
+ * another pid. An exec without a fork makes the previous image of the same
+ * process the parent entry; a log record's "parent" is the process that
+ * started it. */
+static const struct proccache_process *parent_snapshot(struct pc_node *n)
+{
+	struct pc_node *parent = pc_node_parent(n);
+
+	while (parent && parent->key.pid == n->key.pid)
+		parent = pc_node_parent(parent);
+	return parent ? pc_node_snapshot(parent) : NULL;
+}
+
+/* Find a node with @find inside an epoch section and run @fn on it. */
+enum find_by { BY_KEY, BY_PID_AT };
+
+static int with_node(struct proccache *pc, enum find_by by,
+		     const struct proccache_key *key, uint64_t at,
+		     proccache_borrow_fn fn, void *userdata)
+{
+	struct pc_reader *r = pc_reader_enter(pc);
+	struct pc_node *n;
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	n = by == BY_KEY ? pc_find_key(pc, key)
+			 : pc_find_pid_at(pc, key->pid, at);
+	pc_reader_counted(r, n != NULL);
+	ret = n ? fn(pc_node_snapshot(n), parent_snapshot(n), userdata)
+		: -ENOENT;
+	pc_reader_exit(r);
+	return ret;
+}
+
+PROCCACHE_API int proccache__with_pid(struct proccache *pc, uint32_t pid,
+				      uint64_t at_ns, proccache_borrow_fn fn,
+				      void *userdata)
+{
+	struct proccache_key key = { .pid = pid };
+
+	if (!pc || !fn)
+		return -EINVAL;
+	return with_node(pc, BY_PID_AT, &key, at_ns, fn, userdata);
+}
+
+PROCCACHE_API int proccache__with_key(struct proccache *pc,
+				      const struct proccache_key *key,
+				      proccache_borrow_fn fn, void *userdata)
+{
+	if (!pc || !key || !fn)
+		return -EINVAL;
+	return with_node(pc, BY_KEY, key, 0, fn, userdata);
+}
+
+PROCCACHE_API int proccache__with_exec_id(struct proccache *pc,
+					  const char *exec_id,
+					  proccache_borrow_fn fn,
+					  void *userdata)
+{
+	char node[PROCCACHE_NODE_NAME_MAX + 1];
+	struct proccache_key key;
+	int err;
+
+	if (!pc || !exec_id || !fn)
+		return -EINVAL;
+	err = proccache_exec_id_parse(exec_id, node, sizeof(node), &key);
+	if (err)
+		return err;
+	if (strcmp(node, pc->node_name) != 0)
+		return -ENOENT;
+	return with_node(pc, BY_KEY, &key, 0, fn, userdata);
+}
+
+PROCCACHE_API int proccache__with_ancestors(struct proccache *pc,
+					    const struct proccache_key *key,
+					    proccache_ancestor_fn fn,
+					    void *userdata)
+{
+	struct pc_reader *r;
+	struct pc_node *n;
+	unsigned int depth = 0;
+	int ret = 0;
+
+	if (!pc || !key || !fn)
+		return -EINVAL;
+	r = pc_reader_enter(pc);
+	if (!r)
+		return -ENOMEM;
+	n = pc_find_key(pc, key);
+	pc_reader_counted(r, n != NULL);
+	if (!n)
+		ret = -ENOENT;
+	for (n = n ? pc_node_parent(n) : NULL; n && !ret; n = pc_node_parent(n))
+		ret = fn(pc_node_snapshot(n), ++depth, userdata);
+	pc_reader_exit(r);
+	return ret;
+}
