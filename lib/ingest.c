@@ -215,7 +215,8 @@ static void wait_for_parent(struct proccache *pc, struct pc_node *n)
  * Insert a new live node for @snap, retire the image it replaces (if any,
  * only once the insert succeeded: on failure the cache stays as it was),
  * give it the children that waited for it, tell the subscribers, then apply
- * an exit that arrived before it.
+ * an exit that arrived before it, even if a subscriber stopped the dispatch
+ * (its return is passed back; the cache is updated all the same).
  */
 static int add_live(struct proccache *pc, const struct proccache_event *ev,
 		    struct pc_node *parent, struct proccache_process *snap,
@@ -223,7 +224,7 @@ static int add_live(struct proccache *pc, const struct proccache_event *ev,
 {
 	struct proccache_key key = pc_process_key(snap);
 	struct pc_node *n = node_new(&key, parent, snap);
-	int err;
+	int err, held;
 
 	if (!n) {
 		proccache_process__unref(snap);
@@ -244,9 +245,8 @@ static int add_live(struct proccache *pc, const struct proccache_event *ev,
 	if (ret)
 		*ret = n;
 	err = pc_dispatch(pc, ev, snap, parent ? pc_node_snapshot(parent) : NULL);
-	if (err)
-		return err;
-	return apply_held_exit(pc, n);
+	held = apply_held_exit(pc, n);
+	return err ? err : held;
 }
 
 static struct proccache_process *new_snapshot(const struct proccache_event *ev,
@@ -467,8 +467,14 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 
 	err = add_live(pc, ev, parent, snap, prev, &n);
 	if (exited) {
-		if (n && err >= 0)
-			err = end_late_exec(pc, n, prev, exited);
+		/* n is set once inserted: a subscriber's stop does not keep
+		 * the exit from it. */
+		if (n) {
+			int ended = end_late_exec(pc, n, prev, exited);
+
+			if (!err)
+				err = ended;
+		}
 		proccache_process__unref(exited);
 	}
 	return err;
