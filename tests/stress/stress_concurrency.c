@@ -1376,6 +1376,9 @@ static void build_exec(struct writer *w, struct proccache_event *ev,
 		       uint64_t start_idx)
 {
 	ev_init(ev, PROCCACHE_EVENT_EXEC, pid, key_of(pid, idx).ktime);
+	/* Now and then a thread execs: after the exec, tid == pid. */
+	if (chance(&w->rng, 50))
+		ev->tid = PID_SPACE + pid;
 	image_of(idx, pid, im);
 	ev_payload(ev, im, chance(&w->rng, 500));
 	ev->parent = parent;
