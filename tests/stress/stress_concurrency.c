@@ -935,10 +935,19 @@ static void op_ancestors(struct reader *r)
 	if (n < 0)
 		return;
 	check_chain(small, n, pk, unknown);
-	/* Where an uncut chain ends, a parent may still be adopted. */
+	/* An uncut chain ends at a root, or where the parent is not cached
+	 * yet (it may still be adopted: the chain may grow there). */
 	open = n < 8 && (n ? proccache_process__flags(small[n - 1]) &
 				     PROCCACHE_F_PARENT_UNKNOWN
 			   : unknown);
+	if (n < 8 && !open) {
+		struct proccache_key end =
+			n ? proccache_process__parent_key(small[n - 1]) : pk;
+
+		check(key_zero(end), "chain of %u:%" PRIu64 " ends at %d "
+		      "with a known parent %u:%" PRIu64, k.pid, k.ktime, n,
+		      end.pid, end.ktime);
+	}
 	if (below(&r->rng, 2)) {
 		unref_all(small, n);
 		note_chain(n);
@@ -959,8 +968,9 @@ static void op_ancestors(struct reader *r)
 			PROCCACHE_ANCESTORS_FULL);
 	if (m == -ENOENT)
 		goto out;
-	/* It grew only if an ingest (an adoption) ran since the first call. */
-	check(m == len || (m > len && atomic_load(&events_sent) != done0),
+	/* It grew only where it could, while an ingest (an adoption) ran. */
+	check(m == len || (m > len && (open || n == 8) &&
+			   atomic_load(&events_sent) != done0),
 	      "FULL gave %d, its length was %d", m, len);
 	if (m > 0) {
 		check_chain(r->chain, m, pk, unknown);
