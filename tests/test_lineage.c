@@ -44,6 +44,7 @@ enum op {
 	EMPTY,   /* no entry cached at all */
 	TID,     /* pid kt has tid arg */
 	CALLS,   /* the subscriber saw exactly .calls since the last CALLS */
+	CBRET,   /* the subscriber returns arg from now on */
 };
 
 struct step {
@@ -71,6 +72,7 @@ struct scenario {
 
 static uint64_t test_now;
 static char calls[512];
+static int cb_ret;
 
 static int record(struct proccache *pc, const struct proccache_event *ev,
 		  const struct proccache_process *p,
@@ -85,7 +87,7 @@ static int record(struct proccache *pc, const struct proccache_event *ev,
 	(void)pc, (void)parent, (void)userdata;
 	snprintf(calls + len, sizeof(calls) - len, "%s%s %u", len ? "," : "",
 		 type, p ? proccache_process__pid(p) : 0);
-	return 0;
+	return cb_ret;
 }
 
 static uint64_t test_clock(void *userdata)
@@ -109,6 +111,7 @@ static struct proccache *new_cache(uint32_t max_entries)
 			    PROCCACHE_EVENT_EXIT,
 		record, NULL, NULL));
 	calls[0] = '\0';
+	cb_ret = 0;
 	return pc;
 }
 
@@ -328,6 +331,9 @@ static void run(const struct scenario *sc)
 			cr_expect_eq(last, s->arg, "%s step %d: returned %d",
 				     sc->name, i, last);
 			break;
+		case CBRET:
+			cb_ret = (int)s->arg;
+			break;
 		default:
 			check(pc, s, sc->name, i);
 		}
@@ -356,6 +362,7 @@ static void run(const struct scenario *sc)
 #define CODE(p, k, c) { .op = EXITCODE, .pid = p, .kt = k, .ppid = 0, .pkt = 0, .arg = c }
 #define TD(p, k, t) { .op = TID, .pid = p, .kt = k, .ppid = 0, .pkt = 0, .arg = t }
 #define CL(str) { .op = CALLS, .calls = str }
+#define CBR(v) { .op = CBRET, .pid = 0, .kt = 0, .ppid = 0, .pkt = 0, .arg = v }
 #define STAT_EQ(field, v) { .op = STAT, .pid = 0, .kt = 0, .ppid = S(field), .pkt = 0, .arg = v }
 #define INIT E(1, 10, 0, 0)
 #define HELD R(PROCCACHE_INGEST_HELD)
@@ -615,6 +622,21 @@ static const struct scenario scenarios[] = {
 		INIT, C(100, SEC(2), 1, 10), XT(100, 0, 6, SEC(3)),
 		ES(100, SEC(4), 1, 10, SEC(4)), OK, LV(100, SEC(4)),
 		ST(100, SEC(2), EXITED),
+	} },
+	/* A subscriber that stops the exec's dispatch does not stop the
+	 * cache's update: the exit still ends the exec (found by the stress
+	 * test: its stopper hit an exec with its exit held, a late exec). */
+	{ "stopped_dispatch_still_applies_the_held_exit", 0, {
+		INIT, X(100, SEC(3), 4), HELD, CBR(-EPROTO),
+		ES(100, SEC(3), 1, 10, SEC(2)), R(-EPROTO),
+		ST(100, SEC(3), EXITED), CODE(100, SEC(3), 4), LV(100, 0),
+		STAT_EQ(pending, 0), STAT_EQ(pending_applied, 1),
+	} },
+	{ "stopped_dispatch_still_ends_the_late_exec", 0, {
+		INIT, C(100, SEC(2), 1, 10), XT(100, 0, 6, SEC(4)), OK,
+		CBR(-EPROTO), ES(100, SEC(3), 0, 0, SEC(2)), R(-EPROTO),
+		ST(100, SEC(3), EXITED), CODE(100, SEC(3), 6),
+		ST(100, SEC(2), RETIRED), LV(100, 0),
 	} },
 	/* ---- clone after the child's exec, every order ---- */
 	{ "exec_then_clone", 0, {

@@ -2,8 +2,11 @@
 /*
  * Stress: one writer ingests millions of synthetic events (fork/exec/exit
  * churn over deep trees, pid reuse, re-exec, clones that never exec,
- * duplicates, out-of-order pairs, lost exits, a small cap, a short grace on
- * a test clock) while reader threads query the cache through the public API
+ * duplicates, lost exits, a small cap, a short grace on a test clock, and
+ * events delivered out of order within a small window: an exit before its
+ * exec or clone, an exec after its exit, a child before its parent, a clone
+ * after the child's exec) while reader threads query the cache through the
+ * public API
  * and hold references across many writer events, and subscribers on the
  * writer side query the cache from their callbacks and come and go.
  *
@@ -16,13 +19,23 @@
  *    (cleared before it ingests an event of that pid, set after): a reader
  *    that sees the same value before and after a lookup knows the entry was
  *    live the whole time, and the lookup must succeed;
- *  - a node's parent never changes, so its ancestor chain is fixed: the
- *    first ancestor is the entry's parent key, each link matches, and the
- *    FULL length is the same on every call;
+ *  - a node's parent changes at most once, from none to the parent it
+ *    names (a parent that arrives after its child adopts it), so its
+ *    ancestor chain only grows, and only past a link whose snapshot said
+ *    "parent unknown": the first ancestor is the entry's parent key, each
+ *    link matches, and otherwise the FULL length is the same on every call;
  *  - a held reference is re-checked against a digest taken when it was
  *    obtained, until it is released many events later;
- *  - at the end every process exits, the clock passes the grace, and the
- *    stats must show an empty cache and counters that match what was sent.
+ *  - the writer's model predicts each ingest's return (applied, duplicate,
+ *    held, ignored) and what the out-of-order cases leave in the cache;
+ *  - at the end every process exits, the clock passes the hold and the
+ *    grace, and the stats must show an empty cache, no held exit, and
+ *    counters that match what was sent.
+ *
+ * Event ktimes and the test clock are one time domain, as CLOCK_BOOTTIME is
+ * for a real sensor: each new image gets a ktime after the clock's now (so
+ * after every exit already sent), and the clock jumps to it; images are a
+ * /proc tick apart, so process start times compare as the library does.
  *
  * Environment: PROCCACHE_STRESS_EVENTS (default 2000000), PROCCACHE_STRESS_SEED.
  * Exits 1 on any violation.
@@ -45,10 +58,12 @@
 #define NODE_NAME "stress-node"
 #define PID_SPACE 4096u           /* pids 1..PID_SPACE-1 */
 #define MAX_ENTRIES 2048u         /* small: the cap and eviction paths run */
-#define GRACE_NS 50000ull         /* 50 us of test clock: ~50 events */
-#define TICK_NS 1000ull           /* test clock per event, normal phases */
+#define USER_HZ 100               /* /proc ticks per second (sysconf) */
+#define KSTEP (1000000000ull / USER_HZ) /* ktime per image index: a tick */
 #define KT0 1000000000ull         /* ktime of image index 0 */
-#define KSTEP 1000ull             /* ktime per image index */
+#define TICK_NS (100 * KSTEP)     /* test clock per event, normal phases */
+#define GRACE_NS (50 * TICK_NS)   /* ~50 events (thousands in phase 4) */
+#define HOLD_NS (10 * TICK_NS)    /* exits held ~10 events for their exec */
 #define MAX_DEPTH 64
 #define MAX_REEXEC 3
 #define N_READERS 3
@@ -71,8 +86,9 @@
 /* ------------------------------------------------------------------------ */
 
 static struct proccache *pc;
-static _Atomic uint64_t fake_now = 1000000000000ull;
+static _Atomic uint64_t fake_now = KT0;
 static _Atomic uint64_t events_sent;  /* sequence number of the last event */
+static _Atomic uint64_t events_done;  /* the last event whose ingest returned */
 static _Atomic bool writer_done;
 static _Atomic uint64_t live_slot[PID_SPACE]; /* packed key of pid's live entry */
 static _Atomic uint64_t ring[RING];           /* recently inserted keys */
@@ -210,14 +226,17 @@ static uint32_t nspid_of(uint32_t pid)
 	return pid + 100000u;
 }
 
-static int exit_code_of(uint64_t idx)
+/* Exit status: a function of the process (the index of its start), since
+ * an exit may reach the cache before or after the exec of the image it
+ * ends. */
+static int exit_code_of(uint64_t start_idx)
 {
-	return (int)(idx % 200);
+	return (int)(start_idx % 200);
 }
 
-static int exit_signal_of(uint64_t idx)
+static int exit_signal_of(uint64_t start_idx)
 {
-	return idx % 7 == 3 ? 9 : 0;
+	return start_idx % 7 == 3 ? 9 : 0;
 }
 
 /* LoongCollector's DecodeArgs quoting, for the few shapes used here. */
@@ -440,7 +459,7 @@ static bool check_snapshot(const struct proccache_process *p)
 	struct proccache_key pk = proccache_process__parent_key(p);
 	enum proccache_state st = proccache_process__state(p);
 	uint32_t flags = proccache_process__flags(p), ipid;
-	uint64_t idx, iidx, pidx, start = proccache_process__start_time(p);
+	uint64_t idx, iidx, pidx, sidx, start = proccache_process__start_time(p);
 	bool clone = flags & PROCCACHE_F_CLONE;
 
 	atomic_fetch_add_explicit(&n_snapshots_checked, 1,
@@ -474,13 +493,18 @@ static bool check_snapshot(const struct proccache_process *p)
 		     clone ? "clone" : "exec", k.pid, idx, ipid, iidx);
 		return false;
 	}
+	/* A parent named by pid alone, not cached, keeps ktime 0; one that
+	 * arrived after its child may be an image newer than the child (it
+	 * started earlier: check_chain() compares the starts). */
 	if (!key_zero(pk) &&
-	    (pk.pad || !idx_of(pk.ktime, &pidx) || pidx >= idx)) {
+	    (pk.pad || pk.pid == 0 || pk.pid >= PID_SPACE ||
+	     (pk.ktime ? !idx_of(pk.ktime, &pidx)
+		       : !(flags & PROCCACHE_F_PARENT_UNKNOWN)))) {
 		fail("parent key %u:%" PRIu64 " of %u:%" PRIu64, pk.pid,
 		     pk.ktime, k.pid, idx);
 		return false;
 	}
-	if (start == 0 || start > k.ktime) {
+	if (start == 0 || start > k.ktime || !idx_of(start, &sidx)) {
 		fail("start time %" PRIu64 " of %u:%" PRIu64, start, k.pid, idx);
 		return false;
 	}
@@ -490,12 +514,12 @@ static bool check_snapshot(const struct proccache_process *p)
 			return false;
 		}
 		if (!(flags & PROCCACHE_F_EXIT_INFERRED) &&
-		    (proccache_process__exit_code(p) != exit_code_of(idx) ||
-		     proccache_process__exit_signal(p) != exit_signal_of(idx))) {
+		    (proccache_process__exit_code(p) != exit_code_of(sidx) ||
+		     proccache_process__exit_signal(p) != exit_signal_of(sidx))) {
 			fail("exit %d/%d of %u:%" PRIu64 ", want %d/%d",
 			     proccache_process__exit_code(p),
 			     proccache_process__exit_signal(p), k.pid, idx,
-			     exit_code_of(idx), exit_signal_of(idx));
+			     exit_code_of(sidx), exit_signal_of(sidx));
 			return false;
 		}
 	} else if (proccache_process__exit_time(p) ||
@@ -629,16 +653,31 @@ static void unref_all(struct proccache_process **v, int n)
 }
 
 /*
+ * Did a parent named @pk (by key, by start, or by pid alone) arrive as @p?
+ * Its child's snapshot may predate the adoption and still say "unknown".
+ */
+static bool adopted_as(const struct proccache_process *p,
+		       struct proccache_key pk)
+{
+	struct proccache_key got = proccache_process__key(p);
+
+	return got.pid == pk.pid &&
+	       (!pk.ktime ||
+		proccache_process__start_time(p) / KSTEP == pk.ktime / KSTEP);
+}
+
+/*
  * The chain of @k, nearest first: its first link is @pk and each next one
- * is the parent key of the previous.
+ * is the parent key of the previous (or, where that snapshot said "parent
+ * unknown" (@unknown for @k's), the parent it named, adopted since).
  */
 static bool check_chain(struct proccache_process **v, int n,
-			struct proccache_key pk)
+			struct proccache_key pk, bool unknown)
 {
 	for (int i = 0; i < n; i++) {
 		struct proccache_key got = proccache_process__key(v[i]);
 
-		if (!key_eq(got, pk)) {
+		if (!key_eq(got, pk) && !(unknown && adopted_as(v[i], pk))) {
 			fail("ancestor %d is %u:%" PRIu64 ", parent key says "
 			     "%u:%" PRIu64, i, got.pid, got.ktime, pk.pid,
 			     pk.ktime);
@@ -646,7 +685,17 @@ static bool check_chain(struct proccache_process **v, int n,
 		}
 		if (!check_snapshot(v[i]))
 			return false;
+		if (i && proccache_process__start_time(v[i]) >
+				 proccache_process__start_time(v[i - 1])) {
+			fail("ancestor %d %u:%" PRIu64 " started after its "
+			     "child %u:%" PRIu64, i, got.pid, got.ktime,
+			     proccache_process__pid(v[i - 1]),
+			     proccache_process__ktime(v[i - 1]));
+			return false;
+		}
 		pk = proccache_process__parent_key(v[i]);
+		unknown = proccache_process__flags(v[i]) &
+			  PROCCACHE_F_PARENT_UNKNOWN;
 	}
 	return true;
 }
@@ -854,24 +903,29 @@ static void note_chain(int n)
 
 /*
  * Ancestors of a cached entry: the chain starts at its parent key, links
- * match, and since a node's parent never changes, the chain's length is
- * the same on every call for as long as the entry is cached.
+ * match, and since a node's parent changes at most once, from none to the
+ * parent it named (adoption), the chain's length is the same on every call
+ * for as long as the entry is cached, except that it may grow past a link
+ * whose snapshot said "parent unknown" while an ingest runs.
  */
 static void op_ancestors(struct reader *r)
 {
 	struct proccache_process *p, *small[8], *sentinel = (void *)&r->rng;
 	struct proccache_key k, pk;
 	uint32_t pid;
-	uint64_t v = pick_key(r, &pid);
+	uint64_t v = pick_key(r, &pid), done0;
+	bool unknown, open;
 	int len, n, m;
 
 	if (!v)
 		return;
 	k = unpack(v);
+	done0 = atomic_load(&events_done);
 	p = t_lookup(&r->tally, k);
 	if (!p)
 		return;
 	pk = proccache_process__parent_key(p);
+	unknown = proccache_process__flags(p) & PROCCACHE_F_PARENT_UNKNOWN;
 	proccache_process__unref(p);
 
 	n = t_ancestors(&r->tally, k, small, 8, 0);
@@ -880,7 +934,20 @@ static void op_ancestors(struct reader *r)
 	check(n >= 0 && n <= 8, "ancestors(max 8) = %d", n);
 	if (n < 0)
 		return;
-	check_chain(small, n, pk);
+	check_chain(small, n, pk, unknown);
+	/* An uncut chain ends at a root, or where the parent is not cached
+	 * yet (it may still be adopted: the chain may grow there). */
+	open = n < 8 && (n ? proccache_process__flags(small[n - 1]) &
+				     PROCCACHE_F_PARENT_UNKNOWN
+			   : unknown);
+	if (n < 8 && !open) {
+		struct proccache_key end =
+			n ? proccache_process__parent_key(small[n - 1]) : pk;
+
+		check(key_zero(end), "chain of %u:%" PRIu64 " ends at %d "
+		      "with a known parent %u:%" PRIu64, k.pid, k.ktime, n,
+		      end.pid, end.ktime);
+	}
 	if (below(&r->rng, 2)) {
 		unref_all(small, n);
 		note_chain(n);
@@ -890,7 +957,7 @@ static void op_ancestors(struct reader *r)
 	len = t_ancestors(&r->tally, k, NULL, 0, PROCCACHE_ANCESTORS_FULL);
 	if (len == -ENOENT)
 		goto out;
-	check(len >= n && (n == 8 || len == n),
+	check(len >= n && (n == 8 || len == n || open),
 	      "FULL length %d, cut chain %d", len, n);
 	if (len < 0 || len > CHAIN_MAX) {
 		fail("FULL length %d", len);
@@ -901,9 +968,12 @@ static void op_ancestors(struct reader *r)
 			PROCCACHE_ANCESTORS_FULL);
 	if (m == -ENOENT)
 		goto out;
-	check(m == len, "FULL gave %d, its length was %d", m, len);
+	/* It grew only where it could, while an ingest (an adoption) ran. */
+	check(m == len || (m > len && (open || n == 8) &&
+			   atomic_load(&events_sent) != done0),
+	      "FULL gave %d, its length was %d", m, len);
 	if (m > 0) {
-		check_chain(r->chain, m, pk);
+		check_chain(r->chain, m, pk, unknown);
 		for (int i = 0; i < n && i < m; i++)
 			check(r->chain[i] == small[i] ||
 				      key_eq(proccache_process__key(r->chain[i]),
@@ -1276,9 +1346,17 @@ struct writer {
 	unsigned int n_exited_keys;
 	/* what the stats must say at the end */
 	uint64_t sent_exec, sent_clone, sent_exit, sent_lost, lost_sum;
-	uint64_t sent_invalid, ret_ignored, ret_nospc, expect_reuse, stops;
+	uint64_t sent_invalid, ret_nospc, expect_reuse, stops;
+	uint64_t ret_dup, ret_held, ret_ignored;
+	uint64_t late_linked;   /* late clones that linked (out_of_order) */
+	uint64_t late_dup;      /* ... and taught nothing: not "duplicates" */
+	uint64_t late_exec;     /* execs after their exit (out_of_order) */
+	uint64_t exp_applied;   /* held exits applied to their entry */
+	uint64_t exp_expired;   /* held exits that can never match */
+	uint64_t exp_adopted;   /* adoptions the out-of-order cases make */
+	uint64_t n_disorder[4]; /* out-of-order cases run, by kind */
 	uint64_t ring_pos;
-	bool draining;
+	bool draining, quiet;
 };
 
 static struct writer *W;
@@ -1287,6 +1365,23 @@ static uint64_t test_clock(void *userdata)
 {
 	(void)userdata;
 	return atomic_load_explicit(&fake_now, memory_order_relaxed);
+}
+
+/*
+ * A new image index. Its ktime is after the clock's now, so after every
+ * exit sent so far (an exit's time is at most now + 1), and the clock moves
+ * to it: the image began by the time its event is ingested.
+ */
+static uint64_t new_idx(struct writer *w)
+{
+	uint64_t now = atomic_load(&fake_now);
+	uint64_t idx = (now + 1 - KT0) / KSTEP + 1;
+
+	if (idx < w->next_idx)
+		idx = w->next_idx;
+	w->next_idx = idx + 1;
+	atomic_store(&fake_now, key_of(0, idx).ktime);
+	return idx;
 }
 
 static void ev_init(struct proccache_event *ev, uint32_t type, uint32_t pid,
@@ -1339,19 +1434,23 @@ static int send(struct writer *w, const struct proccache_event *ev,
 		atomic_store(&live_slot[pid], 0);
 	seq = atomic_fetch_add(&events_sent, 1) + 1;
 	ret = proccache__ingest(pc, ev);
+	atomic_store(&events_done, seq);
 	if (ret == STOP_RET) {
 		check(seq % STOP_EVERY == 0, "stopper's return on event %" PRIu64,
 		      seq);
 		w->stops++;
 		ret = 0;
 	} else if (ret == 0 && seq % STOP_EVERY == 0 &&
-		   ev->type != PROCCACHE_EVENT_LOST) {
+		   ev->type != PROCCACHE_EVENT_LOST && !w->quiet) {
 		fail("a subscriber's negative return was not passed back");
 	}
-	if (ret == 1)
-		w->ret_ignored++;
-	else if (ret == -ENOSPC)
-		w->ret_nospc++;
+	switch (ret) {
+	case PROCCACHE_INGEST_DUPLICATE: w->ret_dup++; break;
+	case PROCCACHE_INGEST_HELD: w->ret_held++; break;
+	case PROCCACHE_INGEST_IGNORED: w->ret_ignored++; break;
+	case -ENOSPC: w->ret_nospc++; break;
+	default: break;
+	}
 
 	if (pid) {
 		p = t_lookup_pid(&w->tally, pid);
@@ -1402,11 +1501,14 @@ static void expect_new(struct writer *w, int ret, uint32_t pid, uint64_t idx,
 	}
 }
 
-static void expect_ignored(int ret, uint64_t before, uint64_t after,
-			   const char *what)
+/* An event the cache must not apply: it returns @want (or @alt). */
+static void expect_unchanged(int ret, int want, int alt, uint64_t before,
+			     uint64_t after, const char *what)
 {
-	check(ret == 1, "%s returned %d, want 1 (ignored)", what, ret);
-	check(after == before, "ignored %s changed the live entry", what);
+	check(ret == want || ret == alt, "%s returned %d, want %d", what, ret,
+	      want);
+	check(after == before, "%s (returned %d) changed the live entry", what,
+	      ret);
 }
 
 static void count_sent(struct writer *w, const struct proccache_event *ev)
@@ -1458,18 +1560,22 @@ static struct proccache_key model_key(struct writer *w, uint32_t pid)
 	return key_of(pid, w->procs[pid].idx);
 }
 
+/* The process start is always known here; callers clear it where the
+ * cache can take it from the image the exec replaces. */
 static void build_exec(struct writer *w, struct proccache_event *ev,
 		       struct image *im, uint32_t pid, uint64_t idx,
 		       struct proccache_key parent, struct proccache_key prev,
 		       uint64_t start_idx)
 {
 	ev_init(ev, PROCCACHE_EVENT_EXEC, pid, key_of(pid, idx).ktime);
+	/* Now and then a thread execs: after the exec, tid == pid. */
+	if (chance(&w->rng, 50))
+		ev->tid = PID_SPACE + pid;
 	image_of(idx, pid, im);
 	ev_payload(ev, im, chance(&w->rng, 500));
 	ev->parent = parent;
 	ev->prev = prev;
-	/* Unknown start: the cache falls back on the old image or ktime. */
-	ev->start_time = chance(&w->rng, 100) ? 0 : key_of(pid, start_idx).ktime;
+	ev->start_time = key_of(pid, start_idx).ktime;
 }
 
 static void build_clone(struct writer *w, struct proccache_event *ev,
@@ -1481,6 +1587,31 @@ static void build_clone(struct writer *w, struct proccache_event *ev,
 	image_of(idx, pid, im);
 	ev_payload(ev, im, chance(&w->rng, 500));
 	ev->parent = parent;
+}
+
+/* The exit of the process that started with image @start_idx. */
+static void build_exit(struct writer *w, struct proccache_event *ev,
+		       uint32_t pid, uint64_t ktime, uint64_t start_idx)
+{
+	ev_init(ev, PROCCACHE_EVENT_EXIT, pid, ktime);
+	ev->exit_code = exit_code_of(start_idx);
+	ev->exit_signal = exit_signal_of(start_idx);
+	/* The sensor's time, or (0) the cache clock's now. */
+	ev->time = chance(&w->rng, 500) ? 0 : atomic_load(&fake_now) + 1;
+}
+
+/* The start index of @pid's live entry, whatever process it is. */
+static uint64_t live_start_idx(struct writer *w, uint32_t pid, uint64_t dflt)
+{
+	struct proccache_process *p = t_lookup_pid(&w->tally, pid);
+	uint64_t idx = dflt;
+
+	if (p) {
+		if (!idx_of(proccache_process__start_time(p), &idx))
+			fail("start of %u off the grid", pid);
+		proccache_process__unref(p);
+	}
+	return idx;
 }
 
 static uint32_t pick_parent(struct writer *w)
@@ -1507,14 +1638,33 @@ static void resend_dup(struct writer *w, const struct proccache_event *ev,
 	uint64_t before, after;
 	int ret = send_counted(w, ev, &before, &after);
 
-	expect_ignored(ret, before, after, what);
+	expect_unchanged(ret, PROCCACHE_INGEST_DUPLICATE,
+			 PROCCACHE_INGEST_DUPLICATE, before, after, what);
+}
+
+/* A clone after the child's exec: no entry, no callback, returns @want. */
+static void send_late_clone(struct writer *w, const struct proccache_event *ev,
+			    int want)
+{
+	uint64_t before, after;
+	int ret;
+
+	w->quiet = true; /* subscribers are not called */
+	ret = send_counted(w, ev, &before, &after);
+	w->quiet = false;
+	expect_unchanged(ret, want, want, before, after, "late clone");
+	if (ret == PROCCACHE_INGEST_APPLIED ||
+	    ret == PROCCACHE_INGEST_DUPLICATE)
+		w->late_linked++;
+	if (ret == PROCCACHE_INGEST_DUPLICATE)
+		w->late_dup++;
 }
 
 static void do_fork(struct writer *w)
 {
 	struct proccache_event ev;
 	struct image im;
-	struct proccache_key pkey = { 0 };
+	struct proccache_key pkey = { 0 }, full;
 	uint64_t before, after, cidx;
 	uint32_t ppid, c;
 	struct mproc *m;
@@ -1527,21 +1677,25 @@ static void do_fork(struct writer *w)
 	if (ppid)
 		pkey = model_key(w, ppid);
 	if (chance(&w->rng, 10)) /* a parent the cache never saw, older */
-		pkey = key_of(1 + below(&w->rng, PID_SPACE - 1), w->next_idx++);
-	else if (ppid && chance(&w->rng, 20)) /* "the live process of pid" */
+		pkey = key_of(1 + below(&w->rng, PID_SPACE - 1), new_idx(w));
+	full = pkey;
+	/* "The live process of pid": only now, at the fork; later events
+	 * name the forker by key (its pid may be reused by then). */
+	if (ppid && key_eq(pkey, model_key(w, ppid)) && chance(&w->rng, 20))
 		pkey.ktime = 0;
-	cidx = w->next_idx++;
+	cidx = new_idx(w);
 
 	m = &w->procs[c];
 	*m = (struct mproc){ .alive = true, .idx = cidx, .start_idx = cidx,
 			     .depth = ppid ? w->procs[ppid].depth + 1 : 0,
-			     .parent = pkey };
+			     .parent = full };
 	live_add(w, c);
 	w->youngest = c;
 
 	if (!atomic_load(&live_slot[c]) && chance(&w->rng, 30)) {
-		/* The exec arrives before its clone: the clone is stale. */
-		uint64_t eidx = w->next_idx++;
+		/* The exec arrives before its clone: the clone comes late,
+		 * links the exec to its forker and marks it. */
+		uint64_t eidx = new_idx(w);
 
 		build_exec(w, &ev, &im, c, eidx, pkey, (struct proccache_key){ 0 },
 			   cidx);
@@ -1551,7 +1705,10 @@ static void do_fork(struct writer *w)
 		m->execd = true;
 		if (ret == 0) {
 			build_clone(w, &ev, &im, c, cidx, pkey);
-			resend_dup(w, &ev, "late clone");
+			send_late_clone(w, &ev, PROCCACHE_INGEST_APPLIED);
+			if (chance(&w->rng, 100))
+				send_late_clone(w, &ev,
+						PROCCACHE_INGEST_DUPLICATE);
 			return;
 		}
 		/* Refused: the clone comes in as a plain one. */
@@ -1582,13 +1739,22 @@ static void do_exec(struct writer *w)
 	m = &w->procs[x];
 	if (m->execd && m->reexecs >= MAX_REEXEC)
 		return;
-	eidx = w->next_idx++;
+	eidx = new_idx(w);
 	if (chance(&w->rng, 800))
 		prev = model_key(w, x);
 	build_exec(w, &ev, &im, x, eidx, m->parent, prev, m->start_idx);
+	/* Unknown start: the cache takes the replaced image's, when it has
+	 * this process's. */
+	if (atomic_load(&live_slot[x]) == pack(x, m->idx) &&
+	    chance(&w->rng, 100))
+		ev.start_time = 0;
 	ret = send_counted(w, &ev, &before, &after);
-	if (ret == 0 && prev.ktime && before && before != pack(x, m->idx))
-		w->expect_reuse++; /* the cache's live image is not "prev" */
+	/* The live entry is another process: named by prev, or by start (an
+	 * image of this process has an index from its start on). */
+	if (ret == 0 && before &&
+	    (prev.ktime ? before != pack(x, m->idx)
+			: packed_idx(before) < m->start_idx))
+		w->expect_reuse++;
 	expect_new(w, ret, x, eidx, before, after, m->execd ? "re-exec" : "exec");
 	m->old_idx = m->execd ? m->idx : 0;
 	if (m->execd)
@@ -1599,14 +1765,16 @@ static void do_exec(struct writer *w)
 		resend_dup(w, &ev, "duplicate exec");
 }
 
-/* An exec of an image since replaced: a duplicate or out of order. */
+/* An exec of an image since replaced: a duplicate while the old image is
+ * cached, out of order once it is gone. */
 static void do_stale_exec(struct writer *w)
 {
 	struct proccache_event ev;
 	struct image im;
 	struct mproc *m;
-	uint64_t cur;
+	uint64_t cur, before, after;
 	uint32_t x;
+	int ret;
 
 	if (!w->nlive)
 		return;
@@ -1617,15 +1785,17 @@ static void do_stale_exec(struct writer *w)
 		return;
 	build_exec(w, &ev, &im, x, m->old_idx, m->parent,
 		   (struct proccache_key){ 0 }, m->start_idx);
-	resend_dup(w, &ev, "stale exec");
+	ret = send_counted(w, &ev, &before, &after);
+	expect_unchanged(ret, PROCCACHE_INGEST_DUPLICATE,
+			 PROCCACHE_INGEST_IGNORED, before, after, "stale exec");
 }
 
 static void do_exit(struct writer *w, uint32_t x, bool may_lose)
 {
 	struct proccache_event ev;
 	struct mproc *m = &w->procs[x];
-	uint64_t before = atomic_load(&live_slot[x]), after, idx;
-	bool by_model_key = false;
+	uint64_t before = atomic_load(&live_slot[x]), after, ktime = 0;
+	bool mine = before == pack(x, m->idx);
 	int ret;
 
 	if (may_lose && chance(&w->rng, 5)) {
@@ -1633,42 +1803,53 @@ static void do_exit(struct writer *w, uint32_t x, bool may_lose)
 		live_remove(w, x);
 		return;
 	}
-	idx = before ? packed_idx(before) : m->idx;
-	ev_init(&ev, PROCCACHE_EVENT_EXIT, x, 0);
-	ev.exit_code = exit_code_of(idx);
-	ev.exit_signal = exit_signal_of(idx);
-	ev.time = chance(&w->rng, 500) ? 0 : atomic_load(&fake_now) + 1;
-	switch (below(&w->rng, 10)) {
-	case 0: case 1: case 2: case 3:
-		break; /* "the live entry of pid" */
-	case 4:
-		if (m->clone_cached && m->execd) {
-			/* The clone's key: an older image of the process. */
-			struct proccache_process *c =
-				t_lookup(&w->tally, key_of(x, m->start_idx));
+	if (mine) {
+		switch (below(&w->rng, 10)) {
+		case 0: case 1: case 2: case 3:
+			break; /* "the live entry of pid" */
+		case 4:
+			if (m->clone_cached && m->execd) {
+				/* The clone's key: an older image. */
+				struct proccache_process *c = t_lookup(
+					&w->tally, key_of(x, m->start_idx));
 
-			if (c && proccache_process__state(c) ==
-					 PROCCACHE_STATE_RETIRED)
-				ev.ktime = key_of(x, m->start_idx).ktime;
-			proccache_process__unref(c);
+				if (c && proccache_process__state(c) ==
+						 PROCCACHE_STATE_RETIRED)
+					ktime = key_of(x, m->start_idx).ktime;
+				proccache_process__unref(c);
+				break;
+			}
+			/* fall through */
+		default:
+			ktime = model_key(w, x).ktime;
 			break;
 		}
-		/* fall through */
-	default:
-		ev.ktime = model_key(w, x).ktime;
-		by_model_key = true;
-		break;
+	} else if (!before && chance(&w->rng, 500)) {
+		ktime = model_key(w, x).ktime; /* an image never cached */
 	}
+	/* A live entry that is not the model's image (its exec refused, or
+	 * another process behind a lost exit) is ended by pid: a key would
+	 * hold the exit for an exec that never comes. */
+	build_exit(w, &ev, x, ktime,
+		   before && !mine ? live_start_idx(w, x, m->start_idx)
+				   : m->start_idx);
 	ret = send_counted(w, &ev, &before, &after);
 	if (before) {
 		check(ret == 0 && after == 0,
 		      "exit of live %u:%" PRIu64 " returned %d, live after %" PRIu64,
 		      x, packed_idx(before), ret, packed_idx(after));
 	} else {
-		expect_ignored(ret, before, after, "exit of an uncached process");
+		/* Held for an exec or clone that never comes: it expires. */
+		expect_unchanged(ret, PROCCACHE_INGEST_HELD,
+				 PROCCACHE_INGEST_HELD, before, after,
+				 "exit of an uncached process");
+		if (ret == PROCCACHE_INGEST_HELD)
+			w->exp_expired++;
 	}
-	if (ret == 0 && by_model_key && before == pack(x, m->idx))
+	if (ret == 0 && ktime == model_key(w, x).ktime && mine)
 		w->exited_keys[w->n_exited_keys++ % 64] = before;
+	if (ret == 0 && !ktime && ev.time && chance(&w->rng, 50))
+		resend_dup(w, &ev, "exit by pid with the same time");
 	live_remove(w, x);
 }
 
@@ -1683,24 +1864,37 @@ static void do_random_exit(struct writer *w)
 		do_exit(w, x, true);
 }
 
-/* An exit already applied, sent again later: ignored whatever came since. */
+/* An exit already applied, sent again later: a duplicate while its entry
+ * is cached; then out of order behind a newer process of the pid, or held
+ * until it expires. */
 static void do_dup_exit(struct writer *w)
 {
 	struct proccache_event ev;
-	uint64_t v;
+	uint64_t v, before, after;
+	int ret;
 
 	if (!w->n_exited_keys)
 		return;
 	v = w->exited_keys[below(&w->rng, w->n_exited_keys < 64
 						  ? w->n_exited_keys : 64)];
 	ev_init(&ev, PROCCACHE_EVENT_EXIT, packed_pid(v), unpack(v).ktime);
-	resend_dup(w, &ev, "duplicate exit");
+	ret = send_counted(w, &ev, &before, &after);
+	if (ret == PROCCACHE_INGEST_HELD)
+		w->exp_expired++;
+	else
+		expect_unchanged(ret, PROCCACHE_INGEST_DUPLICATE,
+				 PROCCACHE_INGEST_IGNORED, before, after,
+				 "duplicate exit");
+	check(after == before, "duplicate exit changed the live entry");
 }
 
+/* Held, never matched (no later process of the pid started before it). */
 static void do_unknown_exit(struct writer *w)
 {
 	struct proccache_event ev;
+	uint64_t before, after;
 	uint32_t pid;
+	int ret;
 
 	if (!w->nfree)
 		return;
@@ -1708,7 +1902,264 @@ static void do_unknown_exit(struct writer *w)
 	if (atomic_load(&live_slot[pid]))
 		return;
 	ev_init(&ev, PROCCACHE_EVENT_EXIT, pid, 0);
-	resend_dup(w, &ev, "exit of an unknown process");
+	ret = send_counted(w, &ev, &before, &after);
+	expect_unchanged(ret, PROCCACHE_INGEST_HELD, PROCCACHE_INGEST_HELD,
+			 before, after, "exit of an unknown process");
+	if (ret == PROCCACHE_INGEST_HELD)
+		w->exp_expired++;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events out of order, within a window of a few events                      */
+/* ------------------------------------------------------------------------ */
+
+/* @k is cached in @state, with the exit status of process @start_idx. */
+static void expect_entry(struct writer *w, struct proccache_key k,
+			 enum proccache_state state, uint64_t start_idx,
+			 const char *what)
+{
+	struct proccache_process *p = t_lookup(&w->tally, k);
+
+	if (!p) {
+		fail("%s: %u:%" PRIu64 " not cached", what, k.pid, k.ktime);
+		return;
+	}
+	check(proccache_process__state(p) == state,
+	      "%s: %u:%" PRIu64 " in state %d, want %d", what, k.pid, k.ktime,
+	      (int)proccache_process__state(p), (int)state);
+	if (state == PROCCACHE_STATE_EXITED)
+		check(proccache_process__exit_code(p) == exit_code_of(start_idx),
+		      "%s: exit code %d, want %d", what,
+		      proccache_process__exit_code(p), exit_code_of(start_idx));
+	proccache_process__unref(p);
+}
+
+/* A live process whose live entry the cache agrees on, not init. */
+static uint32_t pick_settled(struct writer *w)
+{
+	uint32_t x;
+
+	if (w->nlive < 2)
+		return 0;
+	x = w->live[below(&w->rng, w->nlive)];
+	if (x == 1 || atomic_load(&live_slot[x]) != pack(x, w->procs[x].idx))
+		return 0;
+	return x;
+}
+
+/* A free pid with no live entry (no lost exit behind it), or 0. */
+static uint32_t take_clean_pid(struct writer *w)
+{
+	uint32_t c;
+
+	if (!w->nfree)
+		return 0;
+	c = take_pid(w);
+	if (atomic_load(&live_slot[c])) {
+		w->freep[w->nfree++] = c;
+		return 0;
+	}
+	return c;
+}
+
+/* The exit arrives before the exec of the image it ends: held, then
+ * applied when the exec comes (subscribers see the exec, then the exit). */
+static void ooo_exit_before_exec(struct writer *w)
+{
+	struct proccache_event ex, ev;
+	struct image im;
+	uint32_t x = pick_settled(w);
+	struct mproc *m = &w->procs[x];
+	uint64_t before, after, eidx;
+	int ret;
+
+	if (!x)
+		return;
+	eidx = new_idx(w);
+	build_exit(w, &ex, x, key_of(x, eidx).ktime, m->start_idx);
+	ret = send_counted(w, &ex, &before, &after);
+	expect_unchanged(ret, PROCCACHE_INGEST_HELD, PROCCACHE_INGEST_HELD,
+			 before, after, "exit before its exec");
+	build_exec(w, &ev, &im, x, eidx, m->parent,
+		   chance(&w->rng, 500) ? model_key(w, x)
+					: (struct proccache_key){ 0 },
+		   m->start_idx);
+	ret = send_counted(w, &ev, &before, &after);
+	check(ret == 0 && after == 0,
+	      "exec %u:%" PRIu64 " with its exit held: returned %d, live %" PRIu64,
+	      x, eidx, ret, packed_idx(after));
+	w->exp_applied++;
+	expect_entry(w, key_of(x, eidx), PROCCACHE_STATE_EXITED, m->start_idx,
+		     "exec after its held exit");
+	ring_push(w, pack(x, eidx));
+	w->n_disorder[0]++;
+	live_remove(w, x);
+}
+
+/* The exit of a new process arrives before its clone: held, then applied
+ * to the clone. By key or by pid alone. */
+static void ooo_exit_before_clone(struct writer *w)
+{
+	struct proccache_event ex, ev;
+	struct image im;
+	struct proccache_key pkey;
+	uint32_t ppid = pick_parent(w), c = take_clean_pid(w);
+	uint64_t before, after, cidx;
+	int ret;
+
+	if (!c)
+		return;
+	pkey = ppid ? model_key(w, ppid) : (struct proccache_key){ 0 };
+	cidx = new_idx(w);
+	build_exit(w, &ex, c, chance(&w->rng, 500) ? key_of(c, cidx).ktime : 0,
+		   cidx);
+	ret = send_counted(w, &ex, &before, &after);
+	expect_unchanged(ret, PROCCACHE_INGEST_HELD, PROCCACHE_INGEST_HELD,
+			 before, after, "exit before its clone");
+	build_clone(w, &ev, &im, c, cidx, pkey);
+	ret = send_counted(w, &ev, &before, &after);
+	check(ret == 0 && after == 0,
+	      "clone %u:%" PRIu64 " with its exit held: returned %d, live %" PRIu64,
+	      c, cidx, ret, packed_idx(after));
+	w->exp_applied++;
+	expect_entry(w, key_of(c, cidx), PROCCACHE_STATE_EXITED, cidx,
+		     "clone after its held exit");
+	ring_push(w, pack(c, cidx));
+	w->n_disorder[1]++;
+	w->freep[w->nfree++] = c;
+}
+
+/* The exit is applied to the image before the exec that ended it arrives:
+ * the exec becomes the exited image, the older one is retired. */
+static void ooo_exec_after_exit(struct writer *w)
+{
+	struct proccache_event ex, ev;
+	struct image im;
+	uint32_t x = pick_settled(w);
+	struct mproc *m = &w->procs[x];
+	uint64_t before, after, eidx;
+	bool by_key = chance(&w->rng, 500);
+	int ret;
+
+	if (!x)
+		return;
+	eidx = new_idx(w); /* the exec happened; its event is late */
+	build_exit(w, &ex, x, 0, m->start_idx);
+	ret = send_counted(w, &ex, &before, &after);
+	check(ret == 0 && after == 0, "exit of %u before its late exec: %d", x,
+	      ret);
+	/* Found through prev, or through the pid's last exit. */
+	build_exec(w, &ev, &im, x, eidx, m->parent,
+		   by_key ? model_key(w, x) : (struct proccache_key){ 0 },
+		   m->start_idx);
+	ret = send_counted(w, &ev, &before, &after);
+	check(ret == 0 && after == 0,
+	      "exec %u:%" PRIu64 " after its exit: returned %d, live %" PRIu64,
+	      x, eidx, ret, packed_idx(after));
+	w->late_exec++;
+	expect_entry(w, key_of(x, eidx), PROCCACHE_STATE_EXITED, m->start_idx,
+		     "exec after its exit");
+	expect_entry(w, model_key(w, x), PROCCACHE_STATE_RETIRED, m->start_idx,
+		     "image before a late exec");
+	ring_push(w, pack(x, eidx));
+	w->n_disorder[2]++;
+	live_remove(w, x);
+}
+
+/* A child's clone (and exec) before its parent's clone: the child waits,
+ * flagged "parent unknown", and the parent adopts it on arrival. */
+static void ooo_late_parent(struct writer *w)
+{
+	struct proccache_event ev;
+	struct image im;
+	struct proccache_process *p, *anc[1];
+	struct proccache_key qkey, pkey, ckey;
+	uint32_t q = pick_settled(w), pp, c;
+	uint64_t before, after, pidx, cidx, eidx = 0;
+	struct mproc *mp, *mc;
+	int ret, n;
+
+	if (!q || w->procs[q].depth >= MAX_DEPTH - 1)
+		return;
+	pp = take_clean_pid(w);
+	if (!pp)
+		return;
+	c = take_clean_pid(w);
+	if (!c) {
+		w->freep[w->nfree++] = pp;
+		return;
+	}
+	qkey = model_key(w, q);
+	pidx = new_idx(w);
+	cidx = new_idx(w);
+	pkey = key_of(pp, pidx);
+	build_clone(w, &ev, &im, c, cidx, pkey);
+	ret = send_counted(w, &ev, &before, &after);
+	expect_new(w, ret, c, cidx, before, after, "clone before its parent");
+	ckey = key_of(c, cidx);
+	if (chance(&w->rng, 500)) {
+		/* Its exec too: it waits for the same parent. */
+		eidx = new_idx(w);
+		build_exec(w, &ev, &im, c, eidx, pkey,
+			   chance(&w->rng, 500) ? ckey
+						: (struct proccache_key){ 0 },
+			   cidx);
+		ret = send_counted(w, &ev, &before, &after);
+		expect_new(w, ret, c, eidx, before, after,
+			   "exec before its parent");
+		ckey = key_of(c, eidx);
+		w->exp_adopted++; /* the retired clone is adopted too */
+	}
+	p = t_lookup(&w->tally, ckey);
+	check(p && (proccache_process__flags(p) & PROCCACHE_F_PARENT_UNKNOWN) &&
+		      key_eq(proccache_process__parent_key(p), pkey),
+	      "child %u waiting for its parent: not flagged", c);
+	proccache_process__unref(p);
+
+	build_clone(w, &ev, &im, pp, pidx, qkey);
+	ret = send_counted(w, &ev, &before, &after);
+	expect_new(w, ret, pp, pidx, before, after, "late parent");
+	w->exp_adopted++;
+	p = t_lookup(&w->tally, ckey);
+	check(p && !(proccache_process__flags(p) & PROCCACHE_F_PARENT_UNKNOWN) &&
+		      key_eq(proccache_process__parent_key(p), pkey),
+	      "child %u not adopted by its late parent", c);
+	proccache_process__unref(p);
+	n = t_ancestors(&w->tally, ckey, anc, 1, 0);
+	check(n == 1 && key_eq(proccache_process__key(anc[0]), pkey),
+	      "adopted child %u: %d ancestors", c, n);
+	if (n > 0)
+		unref_all(anc, n);
+
+	mp = &w->procs[pp];
+	*mp = (struct mproc){ .alive = true, .idx = pidx, .start_idx = pidx,
+			      .depth = w->procs[q].depth + 1, .parent = qkey,
+			      .clone_cached = true };
+	live_add(w, pp);
+	mc = &w->procs[c];
+	*mc = (struct mproc){ .alive = true, .idx = eidx ? eidx : cidx,
+			      .start_idx = cidx, .depth = mp->depth + 1,
+			      .parent = pkey, .execd = eidx != 0,
+			      .clone_cached = true };
+	live_add(w, c);
+	w->n_disorder[3]++;
+}
+
+/* Only where nothing is refused or evicted: the cap would make the
+ * outcome depend on which entries the cache chose to drop. */
+static void do_disorder(struct writer *w)
+{
+	struct proccache_stats s = { .sz = sizeof(s) };
+
+	proccache__stats(pc, &s);
+	if (s.entries_live + s.entries_exited + 8 > MAX_ENTRIES)
+		return;
+	switch (below(&w->rng, 4)) {
+	case 0: ooo_exit_before_exec(w); break;
+	case 1: ooo_exit_before_clone(w); break;
+	case 2: ooo_exec_after_exit(w); break;
+	default: ooo_late_parent(w); break;
+	}
 }
 
 static void do_invalid(struct writer *w)
@@ -1751,7 +2202,7 @@ static void do_lost(struct writer *w)
 
 struct dyn {
 	uint64_t magic;
-	uint64_t created_seq;
+	uint64_t created_dispatch;
 	uint32_t mask;
 	bool unsubscribed;
 	struct proccache_sub *sub;
@@ -1761,6 +2212,9 @@ struct dyn {
 static struct dyn *dyn_pool[DYN_MAX];
 static unsigned int n_dyn, cb_depth;
 static uint64_t dyn_subscribed, dyn_unsubscribed, dyn_destroyed, dyn_calls;
+/* Dispatches so far, counted by the first subscriber: one ingest can
+ * dispatch two events (an exec, then the exit held for it). */
+static uint64_t dispatches;
 static bool freeing;
 
 static void dyn_destroy(void *userdata)
@@ -1796,7 +2250,7 @@ static void dyn_add(struct writer *w)
 	if (!d)
 		abort();
 	d->magic = DYN_MAGIC;
-	d->created_seq = atomic_load(&events_sent);
+	d->created_dispatch = dispatches;
 	d->mask = masks[below(&w->rng, 4)];
 	d->sub = proccache__subscribe(pc, d->mask, dyn_fn, d, &opts);
 	if (!d->sub) {
@@ -1842,7 +2296,6 @@ static int dyn_fn(struct proccache *c, const struct proccache_event *ev,
 {
 	struct dyn *d = userdata;
 	struct writer *w = W;
-	uint64_t seq = atomic_load(&events_sent);
 	uint32_t r;
 
 	(void)parent;
@@ -1850,9 +2303,9 @@ static int dyn_fn(struct proccache *c, const struct proccache_event *ev,
 	check(c == pc, "callback's cache");
 	check(d->magic == DYN_MAGIC, "callback on a freed subscription");
 	check(!d->unsubscribed, "callback after unsubscribe");
-	check(seq > d->created_seq,
-	      "a subscription made during event %" PRIu64 " saw it",
-	      d->created_seq);
+	check(dispatches > d->created_dispatch,
+	      "a subscription made during dispatch %" PRIu64 " saw it",
+	      d->created_dispatch);
 	check(ev->type & d->mask, "event %u outside the mask %#x", ev->type,
 	      d->mask);
 	d->calls++;
@@ -1892,6 +2345,7 @@ static int check_fn(struct proccache *c, const struct proccache_event *ev,
 	int n;
 
 	cb_depth++;
+	dispatches++;
 	check(c == pc, "callback's cache");
 	if (ev->type == PROCCACHE_EVENT_LOST) {
 		check(!proc && !parent, "LOST with a process");
@@ -1973,7 +2427,8 @@ static void advance_clock(struct writer *w, uint64_t seq)
 	uint32_t phase = (uint32_t)(seq / PHASE_LEN) % 6;
 
 	if (phase == 4)
-		return; /* time stands still: exited entries pile up to the cap */
+		return; /* time barely moves (new images only): exited entries
+			 * pile up to the cap */
 	atomic_fetch_add_explicit(&fake_now,
 				  chance(&w->rng, 2) ? 10 * GRACE_NS : TICK_NS,
 				  memory_order_relaxed);
@@ -2007,8 +2462,10 @@ static void writer_step(struct writer *w)
 
 	trace_phase(w, seq);
 	advance_clock(w, seq);
-	if (r < 40) {
-		if (r < 8)
+	if (r < 60) {
+		if (r >= 40)
+			do_disorder(w);
+		else if (r < 8)
 			do_stale_exec(w);
 		else if (r < 14)
 			do_dup_exit(w);
@@ -2051,9 +2508,11 @@ static void writer_start(struct writer *w)
 
 	for (uint32_t pid = PID_SPACE - 1; pid >= 2; pid--)
 		w->freep[w->nfree++] = pid;
+	w->next_idx = 1;
+	if (new_idx(w) != 1)
+		fail("init's image index");
 	w->procs[1] = (struct mproc){ .alive = true, .execd = true, .idx = 1,
 				      .start_idx = 1 };
-	w->next_idx = 2;
 	live_add(w, 1);
 	build_exec(w, &ev, &im, 1, 1, (struct proccache_key){ 0 },
 		   (struct proccache_key){ 0 }, 1);
@@ -2061,7 +2520,10 @@ static void writer_start(struct writer *w)
 	expect_new(w, ret, 1, 1, before, after, "init");
 }
 
-/* Every process exits, then the clock passes the grace until empty. */
+/*
+ * Every process exits, then the clock passes the hold (every held exit
+ * expires) and the grace, round after round, until the cache is empty.
+ */
 static void writer_drain(struct writer *w)
 {
 	struct proccache_stats s = { .sz = sizeof(s) };
@@ -2075,17 +2537,17 @@ static void writer_drain(struct writer *w)
 
 		if (!atomic_load(&live_slot[pid]))
 			continue;
-		ev_init(&ev, PROCCACHE_EVENT_EXIT, pid, 0);
-		ev.exit_code = exit_code_of(packed_idx(live_slot[pid]));
-		ev.exit_signal = exit_signal_of(packed_idx(live_slot[pid]));
+		/* Behind a lost exit: another process, ended by pid. */
+		build_exit(w, &ev, pid, 0, live_start_idx(w, pid, 0));
 		check(send_counted(w, &ev, NULL, NULL) == 0,
 		      "exit of a stale entry");
 	}
 	proccache__stats(pc, &s);
 	check(s.entries_live == 0, "%" PRIu64 " live entries after every exit",
 	      s.entries_live);
-	while (s.entries_exited && rounds++ < 100000) {
-		atomic_fetch_add(&fake_now, GRACE_NS + 1);
+	while ((s.entries_exited || s.pending) && rounds++ < 100000) {
+		atomic_fetch_add(&fake_now,
+				 (GRACE_NS > HOLD_NS ? GRACE_NS : HOLD_NS) + 1);
 		proccache__tick(pc);
 		proccache__stats(pc, &s);
 	}
@@ -2168,12 +2630,20 @@ static void final_checks(struct writer *w)
 	       " exit_unknown %" PRIu64 "\n"
 	       "       duplicates %" PRIu64 " out_of_order %" PRIu64
 	       " invalid %" PRIu64 " pid_reuse %" PRIu64 " lookups %" PRIu64
-	       " misses %" PRIu64 "\n",
+	       " misses %" PRIu64 "\n"
+	       "       held %" PRIu64 " applied %" PRIu64 " expired %" PRIu64
+	       " adopted %" PRIu64 " (%" PRIu64 " by the out-of-order cases)\n"
+	       "       out of order: exit before exec %" PRIu64
+	       ", exit before clone %" PRIu64 ", exec after exit %" PRIu64
+	       ", late parent %" PRIu64 ", late clone %" PRIu64 "\n",
 	       s.entries_live, s.entries_exited, s.inserts, s.reclaims,
 	       s.evictions_full, s.refused_full, s.events_exec, s.events_clone,
 	       s.events_exit, s.events_lost, s.lost, s.parent_unknown,
 	       s.exit_unknown, s.duplicates, s.out_of_order, s.invalid,
-	       s.pid_reuse, s.lookups, s.lookup_misses);
+	       s.pid_reuse, s.lookups, s.lookup_misses, w->ret_held,
+	       s.pending_applied, s.pending_expired, s.adopted, w->exp_adopted,
+	       w->n_disorder[0], w->n_disorder[1], w->n_disorder[2],
+	       w->n_disorder[3], w->late_linked);
 	check(s.entries_live == 0 && s.entries_exited == 0,
 	      "cache not empty at the end: %" PRIu64 " live, %" PRIu64 " exited",
 	      s.entries_live, s.entries_exited);
@@ -2193,10 +2663,29 @@ static void final_checks(struct writer *w)
 	check(s.refused_full == w->ret_nospc,
 	      "refused_full %" PRIu64 ", -ENOSPC returned %" PRIu64,
 	      s.refused_full, w->ret_nospc);
-	check(s.duplicates + s.out_of_order + s.exit_unknown == w->ret_ignored,
-	      "duplicates+out_of_order+exit_unknown %" PRIu64
-	      ", ignored events %" PRIu64,
-	      s.duplicates + s.out_of_order + s.exit_unknown, w->ret_ignored);
+	/* A late clone that links counts as out of order, one that taught
+	 * nothing returns DUPLICATE without counting one. */
+	check(s.duplicates == w->ret_dup - w->late_dup,
+	      "duplicates %" PRIu64 ", DUPLICATE returned %" PRIu64
+	      " (%" PRIu64 " by late clones)", s.duplicates, w->ret_dup,
+	      w->late_dup);
+	check(s.out_of_order == w->ret_ignored + w->late_linked + w->late_exec,
+	      "out_of_order %" PRIu64 ", IGNORED returned %" PRIu64
+	      ", late clones linked %" PRIu64 ", late execs %" PRIu64,
+	      s.out_of_order, w->ret_ignored, w->late_linked, w->late_exec);
+	/* Every held exit was applied or expired, as the model says. */
+	check(s.pending == 0 && w->ret_held == w->exp_applied + w->exp_expired &&
+		      s.pending_applied == w->exp_applied &&
+		      s.pending_expired == w->exp_expired &&
+		      s.exit_unknown == w->exp_expired,
+	      "held %" PRIu64 " (pending %" PRIu64 "): applied %" PRIu64
+	      "/%" PRIu64 ", expired %" PRIu64 "/%" PRIu64
+	      ", exit_unknown %" PRIu64, w->ret_held, s.pending,
+	      s.pending_applied, w->exp_applied, s.pending_expired,
+	      w->exp_expired, s.exit_unknown);
+	/* Refused parents that come back later adopt too: a floor. */
+	check(s.adopted >= w->exp_adopted, "adopted %" PRIu64 ", want >= %"
+	      PRIu64, s.adopted, w->exp_adopted);
 	check(s.pid_reuse == w->expect_reuse, "pid_reuse %" PRIu64 ", want %" PRIu64,
 	      s.pid_reuse, w->expect_reuse);
 	check(s.lookups == atomic_load(&total_lookups) &&
@@ -2220,7 +2709,11 @@ static void final_checks(struct writer *w)
 		/* Proof that the paths under test ran at all. */
 		check(s.evictions_full && s.refused_full && s.reclaims &&
 			      s.pid_reuse && s.duplicates && s.out_of_order &&
-			      s.exit_unknown && s.parent_unknown && w->stops,
+			      s.exit_unknown && s.parent_unknown && w->stops &&
+			      s.pending_applied && s.pending_expired &&
+			      s.adopted && w->late_linked && w->late_exec &&
+			      w->n_disorder[0] && w->n_disorder[1] &&
+			      w->n_disorder[2] && w->n_disorder[3],
 		      "a path never ran (evictions %" PRIu64 " refusals %" PRIu64
 		      " reuse %" PRIu64 " stops %" PRIu64 ")",
 		      s.evictions_full, s.refused_full, s.pid_reuse, w->stops);
@@ -2240,7 +2733,7 @@ int main(void)
 	struct reader *readers[N_READERS + 1];
 	PROCCACHE_OPTS(proccache_opts, opts, .node_name = NODE_NAME,
 		       .max_entries = MAX_ENTRIES, .grace_ns = GRACE_NS,
-		       .clock = test_clock);
+		       .hold_ns = HOLD_NS, .clock = test_clock);
 	struct proccache_sub *check_sub, *stop_sub;
 	struct rng rng = { env_u64("PROCCACHE_STRESS_SEED", 0x5eed) };
 	struct timespec t0;
@@ -2249,6 +2742,12 @@ int main(void)
 	double secs;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (sysconf(_SC_CLK_TCK) != USER_HZ) {
+		/* Start times compare by tick: images must be a tick apart. */
+		fprintf(stderr, "USER_HZ is %ld, not %d\n",
+			sysconf(_SC_CLK_TCK), USER_HZ);
+		return 2;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return 2;
@@ -2257,8 +2756,9 @@ int main(void)
 	w->n_events = env_u64("PROCCACHE_STRESS_EVENTS", DEFAULT_EVENTS);
 	verbose = getenv("PROCCACHE_STRESS_VERBOSE") != NULL;
 	printf("stress_concurrency: %" PRIu64 " events, %d+1 reader threads at a "
-	       "time, cap %u, grace %llu ns (test clock), seed %" PRIu64 "\n",
-	       w->n_events, N_READERS, MAX_ENTRIES, GRACE_NS, rng.s);
+	       "time, cap %u, grace %llu ns, hold %llu ns (test clock), "
+	       "seed %" PRIu64 "\n",
+	       w->n_events, N_READERS, MAX_ENTRIES, GRACE_NS, HOLD_NS, rng.s);
 
 	pc = proccache__new(&opts);
 	if (!pc) {
