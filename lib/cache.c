@@ -388,7 +388,7 @@ static int set_node_name(struct proccache *pc, const char *name)
 	return 0;
 }
 
-static int cache_init(struct proccache *pc, const struct proccache_opts *opts)
+int pc_cache_init(struct proccache *pc, const struct proccache_opts *opts)
 {
 	unsigned long seed = (unsigned long)mix64((uint64_t)(uintptr_t)pc ^
 						  boottime_ns(NULL));
@@ -453,32 +453,12 @@ nomem:
 	return -ENOMEM;
 }
 
-PROCCACHE_API struct proccache *proccache__new(const struct proccache_opts *opts)
-{
-	struct proccache *pc = calloc(1, sizeof(*pc));
-	int err;
-
-	if (!pc)
-		return NULL;
-	err = cache_init(pc, opts);
-	if (err) {
-		free(pc);
-		errno = -err;
-		return NULL;
-	}
-	return pc;
-}
-
-PROCCACHE_API void proccache__free(struct proccache *pc)
+void pc_cache_fini(struct proccache *pc)
 {
 	ck_hs_iterator_t it = CK_HS_ITERATOR_INITIALIZER;
 	struct pc_reader *r, *next;
 	void *obj;
 
-	if (!pc)
-		return;
-	pc_sensor_free(pc);
-	pc_subs_free_all(pc);
 	pc_waitmap_free(&pc->held, free);
 	pc_waitmap_free(&pc->orphans, NULL);
 	free(pc->recent);
@@ -504,7 +484,6 @@ PROCCACHE_API void proccache__free(struct proccache *pc)
 		free(r);
 	}
 	free(pc->writer);
-	free(pc);
 }
 
 PROCCACHE_API const char *proccache__node_name(const struct proccache *pc)

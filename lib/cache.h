@@ -138,7 +138,9 @@ struct proccache {
 	bool subs_dirty;
 
 	struct pc_counters stats;
-	struct pc_sensor *sensor; /* sensor.c; NULL when none runs */
+	/* The sensor runner's (sensor.c), NULL when none runs: the facade
+	 * stops it before the cache goes; the cache never looks at it. */
+	struct pc_sensor *sensor;
 
 	/* The pids' past: per pid with cached nodes that are not live, an
 	 * immutable struct pc_pid_past listing them (end of cache.c).
@@ -212,8 +214,13 @@ void pc_past_reclaim(struct proccache *pc, struct pc_node *n);
 struct pc_attrs *pc_attrs_get(struct proccache *pc,
 			      const struct proccache_event *ev);
 
-/* Sensor teardown, implemented by sensor.c; a no-op when pc->sensor is NULL. */
-void pc_sensor_free(struct proccache *pc);
+/* Set up the zeroed @pc from @opts (NULL: defaults); 0 or negative errno,
+ * with nothing left to free on failure. proccache.c owns the memory. */
+int pc_cache_init(struct proccache *pc, const struct proccache_opts *opts);
+
+/* Free everything pc_cache_init() set up and every entry; no reader may be
+ * inside the cache, the subscriptions are gone already. */
+void pc_cache_fini(struct proccache *pc);
 
 /* Subscriptions, subscribe.c. */
 int pc_dispatch(struct proccache *pc, const struct proccache_event *ev,

@@ -1,18 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The library's clocks and timers (clock.h). */
+#include <errno.h>
 #include <stdatomic.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "clock.h"
 
-static uint64_t ticks_per_second(void)
+uint64_t pc_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * PC_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* USER_HZ, which the kernel has fixed at 100 on every architecture for
+ * decades; asked once anyway. */
+static uint64_t ticks_per_sec(void)
 {
 	static _Atomic uint64_t hz;
 	uint64_t v = atomic_load_explicit(&hz, memory_order_relaxed);
+	long got;
 
 	if (!v) {
-		long sys = sysconf(_SC_CLK_TCK);
-
-		v = sys > 0 ? (uint64_t)sys : 100;
+		got = sysconf(_SC_CLK_TCK);
+		v = got > 0 ? (uint64_t)got : 100;
 		atomic_store_explicit(&hz, v, memory_order_relaxed);
 	}
 	return v;
@@ -20,14 +33,14 @@ static uint64_t ticks_per_second(void)
 
 uint64_t pc_tick_ns(void)
 {
-	return 1000000000ull / ticks_per_second();
+	return PC_NS_PER_SEC / ticks_per_sec();
 }
 
 uint64_t pc_ticks_to_ns(uint64_t ticks)
 {
-	uint64_t hz = ticks_per_second();
+	uint64_t hz = ticks_per_sec();
 
-	return ticks / hz * 1000000000ull + ticks % hz * 1000000000ull / hz;
+	return ticks / hz * PC_NS_PER_SEC + ticks % hz * PC_NS_PER_SEC / hz;
 }
 
 bool pc_same_start(uint64_t a, uint64_t b)
@@ -35,4 +48,24 @@ bool pc_same_start(uint64_t a, uint64_t b)
 	uint64_t tick = pc_tick_ns();
 
 	return a && b && a / tick == b / tick;
+}
+
+int pc_timerfd_arm(int fd, uint64_t when_ns)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = (time_t)(when_ns / PC_NS_PER_SEC);
+	its.it_value.tv_nsec = (long)(when_ns % PC_NS_PER_SEC);
+	/* an all-zero it_value would disarm */
+	if (when_ns && !its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) ? -errno : 0;
+}
+
+void pc_timerfd_clear(int fd)
+{
+	uint64_t ticks;
+
+	/* EAGAIN: it had not fired; nothing else can happen to a timerfd */
+	(void)!read(fd, &ticks, sizeof(ticks));
 }

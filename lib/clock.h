@@ -1,25 +1,40 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The /proc clock tick, defined once. /proc counts process start times in
- * clock ticks (USER_HZ); the cache keys them in ns of CLOCK_BOOTTIME, exact
- * from the BPF sensor and cut to a tick from /proc.
+ * Time, once: the clock reader, the /proc clock tick and what "the same
+ * start" means, and the timerfd arming every timer of the library uses.
+ * A leaf: includes nothing of the library. Thread-safe.
  */
 #ifndef PROCCACHE_CLOCK_H
 #define PROCCACHE_CLOCK_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
+
+#define PC_NS_PER_SEC 1000000000ull
+
+/* @id read in ns. */
+uint64_t pc_clock_ns(clockid_t id);
 
 /* Length of the clock tick /proc start times are counted in, in ns. */
 uint64_t pc_tick_ns(void);
 
-/* @ticks of /proc in ns. */
+/* /proc clock ticks since boot as ns of CLOCK_BOOTTIME. */
 uint64_t pc_ticks_to_ns(uint64_t ticks);
 
 /*
- * Do two process start times (ns, exact or cut to a tick) name the same
- * start? 0 is unknown and never the same.
+ * Do two process start times (ns of CLOCK_BOOTTIME, exact as the BPF sensor
+ * has them or cut to a clock tick as /proc has them) name the same start?
+ * 0 is unknown and never the same.
  */
 bool pc_same_start(uint64_t a, uint64_t b);
+
+/* Arm the timerfd @fd (a CLOCK_MONOTONIC one) to fire at @when_ns, an
+ * absolute time; 0 disarms it, a time in the past fires at once. 0 or
+ * -errno. */
+int pc_timerfd_arm(int fd, uint64_t when_ns);
+
+/* Take the expirations of the non-blocking timerfd @fd, if any. */
+void pc_timerfd_clear(int fd);
 
 #endif

@@ -888,6 +888,15 @@ void pc_proc_info_release(struct pc_proc_info *info)
 }
 
 /* The fields that belong to the image, read between two fingerprints. */
+bool pc_proc_info_same_image(const struct pc_proc_info *a,
+			     const struct pc_proc_info *b)
+{
+	return a->ev.binary_inode == b->ev.binary_inode &&
+	       a->args_len == b->args_len &&
+	       !strcmp(a->binary ? a->binary : "", b->binary ? b->binary : "") &&
+	       (!a->args_len || !memcmp(a->args, b->args, a->args_len));
+}
+
 static int read_fields(const struct procfs_ctx *ctx, int dirfd, uint32_t pid,
 		       size_t args_max, struct read_scratch *s,
 		       struct pc_proc_info *info)

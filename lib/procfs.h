@@ -9,6 +9,7 @@
 #ifndef PROCCACHE_PROCFS_H
 #define PROCCACHE_PROCFS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,10 @@ int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
 
 /* Free the owned strings and zero @info. NULL is a no-op. */
 void pc_proc_info_release(struct pc_proc_info *info);
+
+/* Do two reads show the same image content: binary, its inode, args? */
+bool pc_proc_info_same_image(const struct pc_proc_info *a,
+			     const struct pc_proc_info *b);
 
 /*
  * Scan callback. @info is valid for the call only and released after it

@@ -3,63 +3,20 @@
  * Reconciliation with /proc. A pass compares the cache's live entries with
  * the processes /proc lists, ingests inferred exits and the processes the
  * cache lacks, and leaves everything newer than itself to the events. The
- * sensor hook runs a full pass promptly after loss and, optionally, a
- * light one periodically. docs/reconcile.md has the algorithm and its
- * races. Ingest thread only.
+ * schedule asks for a full pass promptly after loss and, optionally, a
+ * light one periodically; the sensor runner runs it. It reads the cache
+ * through the public queries only and names parents as /proc does: ingest
+ * decides lineage. docs/reconcile.md has the algorithm and its races.
+ * Ingest thread only.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "cache.h"
 #include "clock.h"
 #include "log.h"
+#include "procfs.h"
 #include "reconcile.h"
-
-/* ---- /proc times and keys ------------------------------------------------ */
-
-/* The writer reads its own structure: nothing it finds can be freed
- * before it ingests again. The reference makes that explicit. */
-struct proccache_process *pc_live_ref(struct proccache *pc, uint32_t pid)
-{
-	struct pc_node *n = pc_find_pid(pc, pid);
-
-	return n ? proccache_process__ref(pc_node_snapshot(n)) : NULL;
-}
-
-void pc_resolve_parent(struct proccache *pc, struct proccache_event *ev)
-{
-	struct proccache_process *live;
-
-	if (!ev->parent.pid || !ev->parent.ktime)
-		return;
-	live = pc_live_ref(pc, ev->parent.pid);
-	if (live && pc_same_start(proccache_process__start_time(live),
-				  ev->parent.ktime))
-		ev->parent = proccache_process__key(live);
-	proccache_process__unref(live);
-}
-
-bool pc_same_image(const struct pc_proc_info *a, const struct pc_proc_info *b)
-{
-	return a->ev.binary_inode == b->ev.binary_inode &&
-	       a->args_len == b->args_len &&
-	       !strcmp(a->binary ? a->binary : "", b->binary ? b->binary : "") &&
-	       (!a->args_len || !memcmp(a->args, b->args, a->args_len));
-}
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- what /proc lists ------------------------------------------------------ */
 
@@ -341,7 +298,7 @@ static bool read_for_add(struct pass *p, struct seen *s)
 
 static int add_or_update(struct pass *p, struct seen *s)
 {
-	struct proccache_process *live = pc_live_ref(p->pc, s->pid);
+	struct proccache_process *live = proccache__lookup_pid(p->pc, s->pid);
 	bool same = live && pc_same_start(proccache_process__start_time(live),
 					  s->start);
 	int ret = 1;
@@ -360,7 +317,6 @@ static int add_or_update(struct pass *p, struct seen *s)
 		return ret < 0 ? ret : 0;
 	if (!read_for_add(p, s))
 		return 0;
-	pc_resolve_parent(p->pc, &s->info.ev);
 	ret = ingest(p, &s->info.ev);
 	if (!ret)
 		p->res.added++;
@@ -415,7 +371,7 @@ int pc_reconcile_pass(struct proccache *pc, const char *prefix, size_t args_max,
 		return -EINVAL;
 	if (drain)
 		err = drain(drain_userdata);
-	p.t0 = clock_ns(CLOCK_BOOTTIME);
+	p.t0 = pc_clock_ns(CLOCK_BOOTTIME);
 	if (err >= 0)
 		err = read_proc(&p);
 	/* What was reported while we read: the cache must not look behind. */
@@ -438,70 +394,23 @@ int pc_reconcile_pass(struct proccache *pc, const char *prefix, size_t args_max,
 	return err < 0 ? err : 0;
 }
 
-/* ---- the sensor hook ------------------------------------------------------ */
+/* ---- the schedule ---------------------------------------------------------- */
 
-struct pc_reconcile {
-	struct pc_sensor_ops ops; /* what the sensor calls now */
-	const struct pc_sensor_ops *inner;
-	struct pc_sensor *s;
-	char *prefix;
-	size_t args_max;
-	uint64_t interval_ns;
-	int epfd, timerfd;
-	bool detached;
-	bool pending;        /* a full pass is due: events were lost */
-	uint64_t lost_seen;  /* the sensor's lost counter when last looked */
-	uint64_t loss_seen_at;  /* CLOCK_MONOTONIC: pending since */
-	uint64_t last_end;      /* CLOCK_MONOTONIC: end of the last pass */
-	uint64_t next_periodic; /* CLOCK_MONOTONIC; 0: off */
-};
-
-static struct pc_reconcile *rc_of(const struct pc_sensor *s)
+void pc_reconcile_init(struct pc_reconcile *r, const char *prefix,
+		       size_t args_max, uint64_t interval_ns, uint64_t lost,
+		       uint64_t now)
 {
-	return (struct pc_reconcile *)((char *)s->ops -
-				       offsetof(struct pc_reconcile, ops));
+	*r = (struct pc_reconcile){
+		.prefix = prefix,
+		.args_max = args_max,
+		.interval_ns = interval_ns,
+		.lost_seen = lost,
+		.next_periodic = interval_ns ? now + interval_ns : 0,
+	};
 }
 
-/* Bring the backend's events in: as many as it has, then what it holds.
- * Under a storm the backend never runs dry: at most RC_DRAIN_NS of it. */
-#define RC_DRAIN_NS (100ull * 1000 * 1000)
-
-static int rc_drain(void *userdata)
+void pc_reconcile_note_loss(struct pc_reconcile *r, uint64_t lost, uint64_t now)
 {
-	struct pc_reconcile *r = userdata;
-	uint64_t until = clock_ns(CLOCK_MONOTONIC) + RC_DRAIN_NS;
-	int n;
-
-	do
-		n = r->inner->consume(r->s);
-	while (n > 0 && clock_ns(CLOCK_MONOTONIC) < until);
-	if (n < 0)
-		return n;
-	return r->inner->flush ? r->inner->flush(r->s) : 0;
-}
-
-static void rc_count(struct pc_reconcile *r, const struct pc_reconcile_result *res,
-		     uint64_t ns)
-{
-	struct pc_sensor_counters *c = &r->s->stats;
-
-	pc_sensor_count(&c->reconciliations, 1);
-	pc_sensor_count(&c->reconcile_exited, res->exited);
-	pc_sensor_count(&c->reconcile_added, res->added);
-	pc_sensor_count(&c->reconcile_execs, res->execs);
-	atomic_store_explicit(&c->reconcile_ns, ns, memory_order_relaxed);
-}
-
-static uint64_t lost_now(const struct pc_reconcile *r)
-{
-	return atomic_load_explicit(&r->s->stats.lost, memory_order_relaxed);
-}
-
-/* A loss newer than the last look makes a full pass due. */
-static void note_loss(struct pc_reconcile *r, uint64_t now)
-{
-	uint64_t lost = lost_now(r);
-
 	if (lost == r->lost_seen)
 		return;
 	r->lost_seen = lost;
@@ -511,179 +420,63 @@ static void note_loss(struct pc_reconcile *r, uint64_t now)
 	}
 }
 
-static int rc_run(struct pc_reconcile *r, enum pc_reconcile_mode mode)
+uint64_t pc_reconcile_due_at(const struct pc_reconcile *r)
 {
-	struct pc_reconcile_result res = { 0 };
-	uint64_t start = clock_ns(CLOCK_MONOTONIC), end;
-	bool after_loss = mode == PC_RECONCILE_FULL && r->pending;
-	int err;
-
-	if (mode == PC_RECONCILE_FULL)
-		r->pending = false;
-	err = pc_reconcile_pass(r->s->pc, r->prefix, r->args_max, mode,
-				rc_drain, r, &res);
-	end = clock_ns(CLOCK_MONOTONIC);
-	r->last_end = end;
-	if (r->interval_ns)
-		r->next_periodic = end + r->interval_ns;
-	rc_count(r, &res, end - start);
-	if (after_loss)
-		pc_info("reconcile: after lost events, /proc matched %.1f ms after the loss was seen (pass %.1f ms): %u exited, %u added, %u on a new image",
-			(double)(end - r->loss_seen_at) / 1e6,
-			(double)(end - start) / 1e6, res.exited, res.added,
-			res.execs);
-	else
-		pc_debug("reconcile: %s pass in %.1f ms: %u exited, %u added, %u on a new image",
-			 mode == PC_RECONCILE_FULL ? "full" : "light",
-			 (double)(end - start) / 1e6, res.exited, res.added,
-			 res.execs);
-	if (err < 0)
-		pc_warn("reconcile: pass stopped: %s", strerror(-err));
-	/* losses during the pass call for another one */
-	note_loss(r, end);
-	return err < 0 ? err : (int)(res.exited + res.added + res.execs);
-}
-
-static void rc_arm(struct pc_reconcile *r)
-{
-	struct itimerspec its = { 0 };
 	uint64_t next = 0;
 
 	if (r->pending)
 		next = r->last_end + PC_RECONCILE_MIN_GAP_NS;
 	if (r->next_periodic && (!next || r->next_periodic < next))
 		next = r->next_periodic;
-	if (r->detached)
-		next = 0;
-	its.it_value.tv_sec = (time_t)(next / 1000000000u);
-	its.it_value.tv_nsec = (long)(next % 1000000000u);
-	if (next && !its.it_value.tv_sec && !its.it_value.tv_nsec)
-		its.it_value.tv_nsec = 1;
-	timerfd_settime(r->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+	return next;
 }
 
-/* Run what is due: a full pass after loss, else the periodic light one. */
-static int rc_due(struct pc_reconcile *r)
+static void log_pass(const struct pc_reconcile *r, enum pc_reconcile_mode mode,
+		     bool after_loss, uint64_t end,
+		     const struct pc_reconcile_report *rep, int err)
 {
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	int ret = 0;
+	const struct pc_reconcile_result *res = &rep->res;
 
-	note_loss(r, now);
-	if (r->detached)
+	if (after_loss)
+		pc_info("reconcile: after lost events, /proc matched %.1f ms after the loss was seen (pass %.1f ms): %u exited, %u added, %u on a new image",
+			(double)(end - r->loss_seen_at) / 1e6,
+			(double)rep->ns / 1e6, res->exited, res->added,
+			res->execs);
+	else
+		pc_debug("reconcile: %s pass in %.1f ms: %u exited, %u added, %u on a new image",
+			 mode == PC_RECONCILE_FULL ? "full" : "light",
+			 (double)rep->ns / 1e6, res->exited, res->added,
+			 res->execs);
+	if (err < 0)
+		pc_warn("reconcile: pass stopped: %s", strerror(-err));
+}
+
+int pc_reconcile_run_due(struct pc_reconcile *r, struct proccache *pc,
+			 uint64_t now, int (*drain)(void *), void *drain_userdata,
+			 struct pc_reconcile_report *ret)
+{
+	enum pc_reconcile_mode mode;
+	bool after_loss = false;
+	uint64_t end;
+	int err;
+
+	if (r->pending && now >= r->last_end + PC_RECONCILE_MIN_GAP_NS) {
+		mode = PC_RECONCILE_FULL;
+		after_loss = true;
+		r->pending = false;
+	} else if (r->next_periodic && now >= r->next_periodic) {
+		mode = PC_RECONCILE_LIGHT;
+	} else {
 		return 0;
-	if (r->pending && now >= r->last_end + PC_RECONCILE_MIN_GAP_NS)
-		ret = rc_run(r, PC_RECONCILE_FULL);
-	else if (r->next_periodic && now >= r->next_periodic)
-		ret = rc_run(r, PC_RECONCILE_LIGHT);
-	rc_arm(r);
-	return ret;
-}
-
-static int rc_fd(struct pc_sensor *s)
-{
-	return rc_of(s)->epfd;
-}
-
-static int rc_consume(struct pc_sensor *s)
-{
-	struct pc_reconcile *r = rc_of(s);
-	uint64_t ticks;
-	int n, ret;
-
-	if (read(r->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		pc_debug("reconcile: timer: %s", strerror(errno));
-	n = r->inner->consume(s);
-	if (n < 0)
-		return n;
-	ret = rc_due(r);
-	return ret < 0 ? ret : n + ret;
-}
-
-static int rc_exec_map_fd(const struct pc_sensor *s)
-{
-	return rc_of(s)->inner->exec_map_fd(s);
-}
-
-static void rc_detach(struct pc_sensor *s)
-{
-	struct pc_reconcile *r = rc_of(s);
-
-	r->inner->detach(s);
-	r->detached = true;
-	rc_arm(r);
-}
-
-static int rc_flush(struct pc_sensor *s)
-{
-	struct pc_reconcile *r = rc_of(s);
-
-	return r->inner->flush ? r->inner->flush(s) : 0;
-}
-
-static void rc_free(struct pc_reconcile *r)
-{
-	if (r->epfd >= 0)
-		close(r->epfd);
-	if (r->timerfd >= 0)
-		close(r->timerfd);
-	free(r->prefix);
-	free(r);
-}
-
-static void rc_destroy(struct pc_sensor *s)
-{
-	struct pc_reconcile *r = rc_of(s);
-
-	s->ops = r->inner;
-	s->ops->destroy(s);
-	rc_free(r);
-}
-
-int pc_reconcile_wrap(struct pc_sensor *s, const struct pc_sensor_cfg *cfg)
-{
-	struct epoll_event ev = { .events = EPOLLIN };
-	struct pc_reconcile *r = calloc(1, sizeof(*r));
-	int err = 0;
-
-	if (!r)
-		return -ENOMEM;
-	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	r->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	r->prefix = strdup(cfg->proc_prefix ? cfg->proc_prefix : "/proc");
-	if (r->epfd < 0 || r->timerfd < 0)
-		err = -errno;
-	else if (!r->prefix)
-		err = -ENOMEM;
-	if (!err) {
-		ev.data.u32 = 0;
-		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, s->ops->fd(s), &ev))
-			err = -errno;
 	}
-	if (!err) {
-		ev.data.u32 = 1;
-		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->timerfd, &ev))
-			err = -errno;
-	}
-	if (err) {
-		rc_free(r);
-		return err;
-	}
-	r->inner = s->ops;
-	r->s = s;
-	r->args_max = cfg->args_max;
-	r->interval_ns = cfg->reconcile_interval_ns;
-	r->lost_seen = lost_now(r);
-	r->ops = *s->ops;
-	r->ops.fd = rc_fd;
-	r->ops.consume = rc_consume;
-	r->ops.exec_map_fd = rc_exec_map_fd;
-	r->ops.detach = rc_detach;
-	r->ops.destroy = rc_destroy;
-	r->ops.flush = rc_flush;
-	s->ops = &r->ops;
-	if (r->interval_ns) {
-		r->next_periodic = clock_ns(CLOCK_MONOTONIC) + r->interval_ns;
-		rc_arm(r);
-	}
-	return 0;
+	memset(ret, 0, sizeof(*ret));
+	err = pc_reconcile_pass(pc, r->prefix, r->args_max, mode, drain,
+				drain_userdata, &ret->res);
+	end = pc_clock_ns(CLOCK_MONOTONIC);
+	ret->ns = end - now;
+	r->last_end = end;
+	if (r->interval_ns)
+		r->next_periodic = end + r->interval_ns;
+	log_pass(r, mode, after_loss, end, ret, err);
+	return err < 0 ? err : 1;
 }

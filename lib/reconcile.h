@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reconciliation: bring the cache back in line with /proc after a sensor
- * lost events (at once) and, if the host asks, periodically. Also the
- * rules that relate what /proc says to the cache's keys, shared with the
- * netlink sensor. Ingest thread only. See docs/reconcile.md.
+ * lost events (at once) and, if the host asks, periodically. A producer of
+ * ordinary events like the backends: it reads the cache only through the
+ * public queries (proccache__iterate, proccache__lookup_pid) and leaves
+ * lineage to ingest. The sensor runner asks it when it is due and runs it.
+ * Ingest thread only. See docs/reconcile.md.
  */
 #ifndef PROCCACHE_RECONCILE_H
 #define PROCCACHE_RECONCILE_H
@@ -12,31 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clock.h"
 #include "proccache/proccache.h"
-#include "procfs.h"
-#include "sensor.h"
 
 /* Reconciliations after loss start at most this often. */
 #define PC_RECONCILE_MIN_GAP_NS (250ull * 1000 * 1000)
-
-/* ---- /proc times and the cache's keys ------------------------------------ */
-
-/*
- * The live entry of @pid with a reference (NULL if none), for the ingest
- * thread: not counted as a host lookup.
- */
-struct proccache_process *pc_live_ref(struct proccache *pc, uint32_t pid);
-
-/*
- * A process read from /proc names its parent by pid and start time; the
- * cache keys the parent's current image by its exec time. Point
- * @ev->parent at the parent's live entry when that is the same process.
- */
-void pc_resolve_parent(struct proccache *pc, struct proccache_event *ev);
-
-/* Do two reads show the same image content: binary, its inode, args? */
-bool pc_same_image(const struct pc_proc_info *a, const struct pc_proc_info *b);
 
 /* ---- one pass ------------------------------------------------------------ */
 
@@ -66,16 +47,49 @@ int pc_reconcile_pass(struct proccache *pc, const char *prefix, size_t args_max,
 		      enum pc_reconcile_mode mode, int (*drain)(void *),
 		      void *drain_userdata, struct pc_reconcile_result *ret);
 
-/* ---- the sensor hook ------------------------------------------------------ */
+/* ---- when to run ----------------------------------------------------------- */
+
+/* The schedule: a full pass promptly after loss (at most every
+ * PC_RECONCILE_MIN_GAP_NS), a light one every interval_ns if set. Times
+ * are CLOCK_MONOTONIC ns. */
+struct pc_reconcile {
+	const char *prefix; /* borrowed, outlives the schedule */
+	size_t args_max;
+	uint64_t interval_ns; /* 0: no periodic pass */
+	bool pending;         /* a full pass is due: events were lost */
+	uint64_t lost_seen;   /* the loss counter when last looked */
+	uint64_t loss_seen_at;  /* pending since */
+	uint64_t last_end;      /* end of the last pass */
+	uint64_t next_periodic; /* 0: off */
+};
+
+/* What one pass did, for the caller's counters. */
+struct pc_reconcile_report {
+	struct pc_reconcile_result res;
+	uint64_t ns; /* how long it took */
+};
+
+/* Start the schedule at @now with the loss counter at @lost. */
+void pc_reconcile_init(struct pc_reconcile *r, const char *prefix,
+		       size_t args_max, uint64_t interval_ns, uint64_t lost,
+		       uint64_t now);
+
+/* The loss counter is @lost at @now: a loss newer than the last look
+ * makes a full pass due. */
+void pc_reconcile_note_loss(struct pc_reconcile *r, uint64_t lost, uint64_t now);
+
+/* When the next pass is due; 0 if none is. */
+uint64_t pc_reconcile_due_at(const struct pc_reconcile *r);
 
 /*
- * Put reconciliation around a started sensor: its ops are replaced by ones
- * that call the backend's and then reconcile after loss (a full pass, at
- * most every PC_RECONCILE_MIN_GAP_NS) and every cfg->reconcile_interval_ns
- * (a light pass). The sensor's fd becomes an epoll set of the backend's fd
- * and a timer, so a host loop wakes for both. Undone by the sensor's
- * destroy. 0 or negative errno.
+ * Run the pass due at @now on @pc, if any (@drain as in
+ * pc_reconcile_pass()). Returns 0 when none was due, 1 when one ran and
+ * fills @ret, or a negative errno or subscriber value (@ret filled too).
+ * Losses counted meanwhile are not known here: call
+ * pc_reconcile_note_loss() again after it.
  */
-int pc_reconcile_wrap(struct pc_sensor *s, const struct pc_sensor_cfg *cfg);
+int pc_reconcile_run_due(struct pc_reconcile *r, struct proccache *pc,
+			 uint64_t now, int (*drain)(void *), void *drain_userdata,
+			 struct pc_reconcile_report *ret);
 
 #endif

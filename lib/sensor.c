@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The public sensor API: option checks, backend selection, the host's
- * consume/poll calls and the library-owned thread. Backends (sensor_bpf.c)
- * only produce events.
+ * The sensor runner: option checks, backend selection, and the turn that
+ * drives the backend (its consume, then reconciliation when due) from the
+ * host's loop or from the library thread. One epoll set: the backend's fd
+ * and one timer, armed for the earlier of the backend's wake-up and the
+ * next reconciliation.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "log.h"
 #include "opts.h"
 #include "procfs.h"
@@ -21,24 +29,29 @@
 #include "sensor_bpf.h"
 #include "sensor_netlink.h"
 
-/* The two places that know where the cache keeps its sensor. */
-static struct pc_sensor *sensor_of(const struct proccache *pc)
-{
-	return pc->sensor;
-}
+struct pc_sensor {
+	struct pc_backend *b;
+	enum proccache_backend backend; /* the one running */
+	int fallback_errno; /* auto: why BPF was not used (negative errno) */
+	uint64_t proc_rejected_base; /* pc_procfs_rejected() at start */
+	/* the options' strings, owned: backends keep pointers to them */
+	struct pc_sensor_cfg cfg;
+	char *proc_prefix, *pin_path;
 
-static void sensor_set(struct proccache *pc, struct pc_sensor *s)
-{
-	pc->sensor = s;
-}
+	int epfd, timerfd;
+	bool detached;
+	struct pc_reconcile rc;
+	_Atomic uint64_t reconciliations, reconcile_exited, reconcile_added,
+		reconcile_execs, reconcile_ns;
 
-void pc_sensor_init(struct pc_sensor *s, const struct pc_sensor_ops *ops,
-		    struct proccache *pc)
-{
-	s->ops = ops;
-	s->pc = pc;
-	s->stop_fd = -1;
-}
+	/* the library thread, see proccache__sensor_thread_start() */
+	pthread_t thread;
+	bool thread_running;
+	int stop_fd;    /* eventfd that wakes the thread to stop */
+	int thread_err; /* first error it met; read after join */
+};
+
+/* ---- options ---------------------------------------------------------------- */
 
 static bool is_pow2(size_t v)
 {
@@ -89,67 +102,113 @@ static int parse_opts(const struct proccache_sensor_opts *opts,
 	return 0;
 }
 
-/*
- * An explicit backend fails with its own error; auto prefers BPF and falls
- * back to netlink, saying why in the log and in the stats.
- */
-static int start_backend(struct proccache *pc, const struct pc_sensor_cfg *cfg,
-			 struct pc_sensor **ret)
+/* The host may free its options once the sensor started: keep copies. */
+static int own_strings(struct pc_sensor *s)
 {
-	int bpf_err = 0, err;
-
-	if (cfg->backend != PROCCACHE_BACKEND_NETLINK) {
-		err = pc_sensor_bpf_start(pc, cfg, ret);
-		if (!err || cfg->backend == PROCCACHE_BACKEND_BPF) {
-			if (!err)
-				(*ret)->backend = PROCCACHE_BACKEND_BPF;
-			return err;
-		}
-		bpf_err = err;
-		pc_warn("sensor: BPF backend unavailable (%s); falling back to the netlink proc connector",
-			strerror(-err));
-	}
-	err = pc_sensor_netlink_start(pc, cfg, ret);
-	if (err) {
-		if (bpf_err)
-			pc_error("sensor: no backend could start: BPF: %s, netlink: %s",
-				 strerror(-bpf_err), strerror(-err));
-		return err;
-	}
-	(*ret)->backend = PROCCACHE_BACKEND_NETLINK;
-	(*ret)->fallback_errno = bpf_err;
-	pc_info("sensor: using the netlink backend (%s)",
-		bpf_err ? "BPF could not be used" : "requested");
+	s->proc_prefix = strdup(s->cfg.proc_prefix);
+	if (s->cfg.pin_path)
+		s->pin_path = strdup(s->cfg.pin_path);
+	if (!s->proc_prefix || (s->cfg.pin_path && !s->pin_path))
+		return -ENOMEM;
+	s->cfg.proc_prefix = s->proc_prefix;
+	s->cfg.pin_path = s->pin_path;
 	return 0;
 }
 
-PROCCACHE_API int proccache__sensor_start(struct proccache *pc,
-					  const struct proccache_sensor_opts *opts)
+/* ---- the one epoll set ---------------------------------------------------- */
+
+static void arm(struct pc_sensor *s)
 {
-	struct pc_sensor_cfg cfg;
-	uint64_t rejected_base = pc_procfs_rejected();
-	struct pc_sensor *s = NULL;
+	uint64_t next = s->b->ops->wake_at ? s->b->ops->wake_at(s->b) : 0;
+	uint64_t rc = s->detached ? 0 : pc_reconcile_due_at(&s->rc);
 	int err;
 
-	if (!pc)
-		return -EINVAL;
-	if (sensor_of(pc))
-		return -EALREADY;
-	err = parse_opts(opts, &cfg);
+	if (rc && (!next || rc < next))
+		next = rc;
+	err = pc_timerfd_arm(s->timerfd, next);
 	if (err)
-		return err;
-	err = start_backend(pc, &cfg, &s);
-	if (err)
-		return err;
-	s->proc_rejected_base = rejected_base;
-	err = pc_reconcile_wrap(s, &cfg);
-	if (err) {
-		s->ops->detach(s);
-		s->ops->destroy(s);
-		return err;
-	}
-	sensor_set(pc, s);
+		pc_debug("sensor: cannot arm the timer: %s", strerror(-err));
+}
+
+static int open_poll_set(struct pc_sensor *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->epfd < 0 || s->timerfd < 0)
+		return -errno;
+	ev.data.u32 = 0;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->b->ops->fd(s->b), &ev))
+		return -errno;
+	ev.data.u32 = 1;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->timerfd, &ev))
+		return -errno;
 	return 0;
+}
+
+/* ---- one turn ---------------------------------------------------------------- */
+
+/* Bring the backend's events in: as many as it has, then what it holds.
+ * Under a storm the backend never runs dry: at most DRAIN_NS of it. */
+#define DRAIN_NS (100ull * 1000 * 1000)
+
+static int drain_for_pass(void *userdata)
+{
+	struct pc_backend *b = userdata;
+	uint64_t until = pc_clock_ns(CLOCK_MONOTONIC) + DRAIN_NS;
+	int n;
+
+	do
+		n = b->ops->consume(b);
+	while (n > 0 && pc_clock_ns(CLOCK_MONOTONIC) < until);
+	if (n < 0)
+		return n;
+	return b->ops->flush ? b->ops->flush(b) : 0;
+}
+
+static void count_pass(struct pc_sensor *s, const struct pc_reconcile_report *rep)
+{
+	pc_counter_add(&s->reconciliations, 1);
+	pc_counter_add(&s->reconcile_exited, rep->res.exited);
+	pc_counter_add(&s->reconcile_added, rep->res.added);
+	pc_counter_add(&s->reconcile_execs, rep->res.execs);
+	atomic_store_explicit(&s->reconcile_ns, rep->ns, memory_order_relaxed);
+}
+
+/* Reconcile if due; the entries it changed, or negative. */
+static int reconcile_if_due(struct pc_sensor *s)
+{
+	struct pc_reconcile_report rep;
+	uint64_t now = pc_clock_ns(CLOCK_MONOTONIC);
+	int ret;
+
+	pc_reconcile_note_loss(&s->rc, pc_counter_get(&s->b->stats.lost), now);
+	if (s->detached)
+		return 0;
+	ret = pc_reconcile_run_due(&s->rc, s->b->pc, now, drain_for_pass, s->b,
+				   &rep);
+	if (!ret)
+		return 0;
+	count_pass(s, &rep);
+	/* losses during the pass call for another one */
+	pc_reconcile_note_loss(&s->rc, pc_counter_get(&s->b->stats.lost),
+			       pc_clock_ns(CLOCK_MONOTONIC));
+	return ret < 0 ? ret :
+			 (int)(rep.res.exited + rep.res.added + rep.res.execs);
+}
+
+static int turn(struct pc_sensor *s)
+{
+	int n, ret;
+
+	pc_timerfd_clear(s->timerfd);
+	n = s->b->ops->consume(s->b);
+	ret = n < 0 ? 0 : reconcile_if_due(s);
+	arm(s);
+	if (n < 0)
+		return n;
+	return ret < 0 ? ret : n + ret;
 }
 
 static void drain(struct pc_sensor *s)
@@ -157,29 +216,153 @@ static void drain(struct pc_sensor *s)
 	int n;
 
 	do
-		n = s->ops->consume(s);
+		n = s->b->ops->consume(s->b);
 	while (n > 0);
 }
 
+/* ---- start and stop ------------------------------------------------------ */
+
+/* The two places that know where the cache keeps its sensor. */
+static struct pc_sensor *sensor_of(const struct proccache *pc)
+{
+	return pc->sensor;
+}
+
+static void sensor_set(struct proccache *pc, struct pc_sensor *s)
+{
+	pc->sensor = s;
+}
+
+/*
+ * An explicit backend fails with its own error; auto prefers BPF and falls
+ * back to netlink, saying why in the log and in the stats.
+ */
+static int start_backend(struct pc_sensor *s, struct proccache *pc)
+{
+	int bpf_err = 0, err;
+
+	if (s->cfg.backend != PROCCACHE_BACKEND_NETLINK) {
+		err = pc_sensor_bpf_start(pc, &s->cfg, &s->b);
+		if (!err || s->cfg.backend == PROCCACHE_BACKEND_BPF) {
+			s->backend = PROCCACHE_BACKEND_BPF;
+			return err;
+		}
+		bpf_err = err;
+		pc_warn("sensor: BPF backend unavailable (%s); falling back to the netlink proc connector",
+			strerror(-err));
+	}
+	err = pc_sensor_netlink_start(pc, &s->cfg, &s->b);
+	if (err) {
+		if (bpf_err)
+			pc_error("sensor: no backend could start: BPF: %s, netlink: %s",
+				 strerror(-bpf_err), strerror(-err));
+		return err;
+	}
+	s->backend = PROCCACHE_BACKEND_NETLINK;
+	s->fallback_errno = bpf_err;
+	pc_info("sensor: using the netlink backend (%s)",
+		bpf_err ? "BPF could not be used" : "requested");
+	return 0;
+}
+
+static void sensor_destroy(struct pc_sensor *s)
+{
+	if (s->b)
+		s->b->ops->destroy(s->b);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->timerfd >= 0)
+		close(s->timerfd);
+	free(s->proc_prefix);
+	free(s->pin_path);
+	free(s);
+}
+
+PROCCACHE_API int proccache__sensor_start(struct proccache *pc,
+					  const struct proccache_sensor_opts *opts)
+{
+	uint64_t rejected_base = pc_procfs_rejected();
+	struct pc_sensor *s;
+	int err;
+
+	if (!pc)
+		return -EINVAL;
+	if (sensor_of(pc))
+		return -EALREADY;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->epfd = s->timerfd = s->stop_fd = -1;
+	s->proc_rejected_base = rejected_base;
+	err = parse_opts(opts, &s->cfg);
+	if (!err)
+		err = own_strings(s);
+	if (!err)
+		err = start_backend(s, pc);
+	if (!err)
+		err = open_poll_set(s);
+	if (err) {
+		if (s->b)
+			s->b->ops->detach(s->b);
+		sensor_destroy(s);
+		return err;
+	}
+	pc_reconcile_init(&s->rc, s->cfg.proc_prefix, s->cfg.args_max,
+			  s->cfg.reconcile_interval_ns,
+			  pc_counter_get(&s->b->stats.lost),
+			  pc_clock_ns(CLOCK_MONOTONIC));
+	arm(s);
+	sensor_set(pc, s);
+	return 0;
+}
+
+static void sensor_stop(struct proccache *pc)
+{
+	struct pc_sensor *s = sensor_of(pc);
+
+	if (!s)
+		return;
+	proccache__sensor_thread_stop(pc);
+	/* Stop producing, then take what the kernel wrote up to here. */
+	s->b->ops->detach(s->b);
+	s->detached = true;
+	drain(s);
+	sensor_set(pc, NULL);
+	sensor_destroy(s);
+}
+
+PROCCACHE_API void proccache__sensor_stop(struct proccache *pc)
+{
+	if (pc)
+		sensor_stop(pc);
+}
+
+void pc_sensor_free(struct proccache *pc)
+{
+	if (pc)
+		sensor_stop(pc);
+}
+
+struct pc_backend *pc_sensor_backend(const struct proccache *pc)
+{
+	const struct pc_sensor *s = pc ? sensor_of(pc) : NULL;
+
+	return s ? s->b : NULL;
+}
+
+/* ---- the library thread --------------------------------------------------- */
+
 /* Under a storm the thread wakes at most about this often. */
 #define BATCH_MS 5
-
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void *sensor_thread(void *arg)
 {
 	struct pc_sensor *s = arg;
 	struct pollfd fds[2] = {
-		{ .fd = s->ops->fd(s), .events = POLLIN },
+		{ .fd = s->epfd, .events = POLLIN },
 		{ .fd = s->stop_fd, .events = POLLIN },
 	};
-	uint64_t last = 0;
+	uint64_t last = 0, now;
 
 	for (;;) {
 		int n = poll(fds, 2, -1);
@@ -197,15 +380,14 @@ static void *sensor_thread(void *arg)
 		 * the kernel for each one (an IPI; a VM exit when virtualised),
 		 * and the producing program pays for it. When the last wake-up
 		 * was recent, let records gather for a moment: one wake-up per
-		 * batch under a storm, no delay for a lone event. Not for the
-		 * netlink sensor: its /proc reads race the next exec, and a
-		 * late read leaves an exec without args. */
-		if (s->backend != PROCCACHE_BACKEND_NETLINK &&
-		    monotonic_ms() - last < BATCH_MS &&
+		 * batch under a storm, no delay for a lone event. Only for a
+		 * backend that says records may wait (sensor_backend.h). */
+		now = pc_clock_ns(CLOCK_MONOTONIC) / 1000000;
+		if (s->b->ops->batches && now - last < BATCH_MS &&
 		    poll(&fds[1], 1, BATCH_MS) > 0)
 			break;
-		last = monotonic_ms();
-		n = s->ops->consume(s);
+		last = pc_clock_ns(CLOCK_MONOTONIC) / 1000000;
+		n = turn(s);
 		/* The cache must stay current: note the first error, go on. */
 		if (n < 0 && !s->thread_err) {
 			s->thread_err = n;
@@ -269,31 +451,7 @@ PROCCACHE_API int proccache__sensor_thread_stop(struct proccache *pc)
 	return s->thread_err;
 }
 
-static void sensor_stop(struct proccache *pc)
-{
-	struct pc_sensor *s = sensor_of(pc);
-
-	if (!s)
-		return;
-	proccache__sensor_thread_stop(pc);
-	/* Stop producing, then take what the kernel wrote up to here. */
-	s->ops->detach(s);
-	drain(s);
-	sensor_set(pc, NULL);
-	s->ops->destroy(s);
-}
-
-PROCCACHE_API void proccache__sensor_stop(struct proccache *pc)
-{
-	if (pc)
-		sensor_stop(pc);
-}
-
-void pc_sensor_free(struct proccache *pc)
-{
-	if (pc)
-		sensor_stop(pc);
-}
+/* ---- the host's loop -------------------------------------------------------- */
 
 PROCCACHE_API int proccache__sensor_fd(struct proccache *pc)
 {
@@ -302,7 +460,7 @@ PROCCACHE_API int proccache__sensor_fd(struct proccache *pc)
 	if (!pc)
 		return -EINVAL;
 	s = sensor_of(pc);
-	return s ? s->ops->fd(s) : -ENODEV;
+	return s ? s->epfd : -ENODEV;
 }
 
 /* The sensor the host's own loop may drive: none while the library's
@@ -322,7 +480,7 @@ PROCCACHE_API int proccache__sensor_consume(struct proccache *pc)
 	struct pc_sensor *s;
 	int err = host_driven(pc, &s);
 
-	return err ? err : s->ops->consume(s);
+	return err ? err : turn(s);
 }
 
 PROCCACHE_API int proccache__sensor_poll(struct proccache *pc, int timeout_ms)
@@ -333,18 +491,22 @@ PROCCACHE_API int proccache__sensor_poll(struct proccache *pc, int timeout_ms)
 
 	if (n)
 		return n;
-	pfd = (struct pollfd){ .fd = s->ops->fd(s), .events = POLLIN };
+	pfd = (struct pollfd){ .fd = s->epfd, .events = POLLIN };
 	n = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	return s->ops->consume(s);
+	return turn(s);
 }
+
+/* ---- what it says about itself ------------------------------------------- */
 
 PROCCACHE_API const char *proccache__sensor_backend(const struct proccache *pc)
 {
 	const struct pc_sensor *s = pc ? sensor_of(pc) : NULL;
 
-	return s ? s->ops->name : NULL;
+	if (!s)
+		return NULL;
+	return s->backend == PROCCACHE_BACKEND_BPF ? "bpf" : "netlink";
 }
 
 PROCCACHE_API int proccache__sensor_exec_map_fd(const struct proccache *pc)
@@ -354,7 +516,7 @@ PROCCACHE_API int proccache__sensor_exec_map_fd(const struct proccache *pc)
 	if (!pc)
 		return -EINVAL;
 	s = sensor_of(pc);
-	return s ? s->ops->exec_map_fd(s) : -ENODEV;
+	return s ? s->b->ops->exec_map_fd(s->b) : -ENODEV;
 }
 
 PROCCACHE_API int proccache__sensor_stats(const struct proccache *pc,
@@ -370,18 +532,18 @@ PROCCACHE_API int proccache__sensor_stats(const struct proccache *pc,
 	if (!s)
 		return -ENODEV;
 	memset(&st, 0, sizeof(st));
-#define GET(f) st.f = atomic_load_explicit(&s->stats.f, memory_order_relaxed)
-	GET(records);
-	GET(malformed);
-	GET(lost);
-	GET(scanned);
-	GET(foreign);
-	GET(vanished);
-	GET(reconciliations);
-	GET(reconcile_exited);
-	GET(reconcile_added);
-	GET(reconcile_execs);
-	GET(reconcile_ns);
+#define GET(from, f) st.f = pc_counter_get(&(from)->f)
+	GET(&s->b->stats, records);
+	GET(&s->b->stats, malformed);
+	GET(&s->b->stats, lost);
+	GET(&s->b->stats, scanned);
+	GET(&s->b->stats, foreign);
+	GET(&s->b->stats, vanished);
+	GET(s, reconciliations);
+	GET(s, reconcile_exited);
+	GET(s, reconcile_added);
+	GET(s, reconcile_execs);
+	GET(s, reconcile_ns);
 #undef GET
 	st.proc_rejected = pc_procfs_rejected() - s->proc_rejected_base;
 	st.backend = (uint32_t)s->backend;

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
-#include "procfs.h"
 #include "proccache.skel.h"
 #include "sensor_bpf.h"
 
@@ -36,7 +36,7 @@ _Static_assert(sizeof(struct pc_rec_exec) % 8 == 0, "records stay aligned");
 bool pc_sensor_bpf_force_classic;
 
 struct pc_sensor_bpf {
-	struct pc_sensor base; /* first: the sensor.c handle */
+	struct pc_backend base; /* first: what the runner holds */
 	struct pc_sensor_cfg cfg;
 	struct proccache_bpf *skel;
 	struct ring_buffer *rb;
@@ -321,27 +321,14 @@ int pc_bpf_decode(struct pc_bpf_decoder *d, const void *rec, size_t size,
 
 /* ---- the running sensor -------------------------------------------------- */
 
-static struct pc_sensor_bpf *bpf_of(struct pc_sensor *s)
+static struct pc_sensor_bpf *bpf_of(struct pc_backend *s)
 {
 	return (struct pc_sensor_bpf *)s;
 }
 
-/* Subscriber errors and allocation failures stop consumption; a full
- * cache or an event the core refuses is counted by the core and is no
- * reason to stop feeding it. */
-static int ingest(struct pc_sensor_bpf *b, const struct proccache_event *ev)
+static const struct pc_sensor_bpf *bpf_of_const(const struct pc_backend *s)
 {
-	int ret = proccache__ingest(b->base.pc, ev);
-
-	if (ret == -ENOSPC)
-		return 0;
-	if (ret == -EINVAL) {
-		pc_sensor_count(&b->base.stats.malformed, 1);
-		pc_debug("sensor: the cache refused a decoded event (type %u pid %u)",
-			 ev->type, ev->pid);
-		return 0;
-	}
-	return ret < 0 ? ret : 0;
+	return (const struct pc_sensor_bpf *)s;
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -350,12 +337,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct proccache_event ev;
 
 	if (pc_bpf_decode(&b->dec, data, size, &ev)) {
-		pc_sensor_count(&b->base.stats.malformed, 1);
+		pc_counter_add(&b->base.stats.malformed, 1);
 		pc_debug("sensor: dropped a malformed %zu byte record", size);
 		return 0;
 	}
-	pc_sensor_count(&b->base.stats.records, 1);
-	return ingest(b, &ev);
+	pc_counter_add(&b->base.stats.records, 1);
+	return pc_backend_ingest(&b->base, &ev);
 }
 
 /* Tell the cache about records the kernel side could not write. */
@@ -371,8 +358,8 @@ static int report_lost(struct pc_sensor_bpf *b)
 	ev.type = PROCCACHE_EVENT_LOST;
 	ev.lost = now - b->lost_seen;
 	b->lost_seen = now;
-	pc_sensor_count(&b->base.stats.lost, ev.lost);
-	return ingest(b, &ev);
+	pc_counter_add(&b->base.stats.lost, ev.lost);
+	return pc_backend_ingest(&b->base, &ev);
 }
 
 /* A full exec map leaves children with unknown parent keys: say so, each
@@ -389,7 +376,7 @@ static void warn_map_full(struct pc_sensor_bpf *b)
 		(unsigned long long)now);
 }
 
-static int bpf_consume(struct pc_sensor *s)
+static int bpf_consume(struct pc_backend *s)
 {
 	struct pc_sensor_bpf *b = bpf_of(s);
 	int n = ring_buffer__consume(b->rb);
@@ -402,19 +389,19 @@ static int bpf_consume(struct pc_sensor *s)
 	return err < 0 ? err : n;
 }
 
-static int bpf_fd(struct pc_sensor *s)
+/* The ring's own map fd is pollable: the runner waits on it directly, not
+ * on libbpf's epoll set around it. */
+static int bpf_fd(const struct pc_backend *s)
 {
-	return ring_buffer__epoll_fd(bpf_of(s)->rb);
+	return bpf_map__fd(bpf_of_const(s)->skel->maps.pc_events);
 }
 
-static int bpf_exec_map_fd(const struct pc_sensor *s)
+static int bpf_exec_map_fd(const struct pc_backend *s)
 {
-	const struct pc_sensor_bpf *b = (const struct pc_sensor_bpf *)s;
-
-	return bpf_map__fd(b->skel->maps.pc_execs);
+	return bpf_map__fd(bpf_of_const(s)->skel->maps.pc_execs);
 }
 
-static void bpf_detach(struct pc_sensor *s)
+static void bpf_detach(struct pc_backend *s)
 {
 	struct pc_sensor_bpf *b = bpf_of(s);
 	libbpf_print_fn_t prev = libbpf_set_print(libbpf_to_log);
@@ -423,7 +410,7 @@ static void bpf_detach(struct pc_sensor *s)
 	libbpf_set_print(prev);
 }
 
-static void bpf_destroy(struct pc_sensor *s)
+static void bpf_destroy(struct pc_backend *s)
 {
 	struct pc_sensor_bpf *b = bpf_of(s);
 	libbpf_print_fn_t prev = libbpf_set_print(libbpf_to_log);
@@ -437,13 +424,15 @@ static void bpf_destroy(struct pc_sensor *s)
 	free(b);
 }
 
-static const struct pc_sensor_ops bpf_ops = {
-	.name = "bpf",
+static const struct pc_backend_ops bpf_ops = {
 	.fd = bpf_fd,
 	.consume = bpf_consume,
 	.exec_map_fd = bpf_exec_map_fd,
 	.detach = bpf_detach,
 	.destroy = bpf_destroy,
+	/* the programs time their own wake-ups (pc_wake_ns): records wait
+	 * in the ring at no cost */
+	.batches = true,
 };
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -472,14 +461,6 @@ static int check_privileges(void)
 static void log_eperm(void)
 {
 	pc_error("sensor: the BPF backend needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) in the initial user namespace");
-}
-
-static uint64_t boottime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void select_programs(struct proccache_bpf *skel, bool classic)
@@ -539,7 +520,7 @@ static int load_and_attach(struct pc_sensor_bpf *b)
 	for (;;) {
 		err = load(b, classic);
 		if (!err) {
-			b->attach_time = boottime_ns();
+			b->attach_time = pc_clock_ns(CLOCK_BOOTTIME);
 			err = proccache_bpf__attach(b->skel);
 			if (err) {
 				proccache_bpf__destroy(b->skel);
@@ -610,14 +591,14 @@ static int setup(struct pc_sensor_bpf *b)
 }
 
 /*
- * One process from the start-up scan. Processes the programs have seen
- * already (started or exec'd since attach) are left to the ring, which
- * describes them exactly; the others are ingested and seeded, so that
- * their children find their key in the map.
+ * One process from the start-up scan, before it is ingested: seeded in
+ * the kernel map so that its children find their key there. One the
+ * programs have seen already (started or exec'd since attach) is left to
+ * the ring, which describes it exactly.
  */
-static int seed_one(struct pc_proc_info *info, void *userdata)
+static int seed_map(struct pc_backend *base, const struct pc_proc_info *info)
 {
-	struct pc_sensor_bpf *b = userdata;
+	struct pc_sensor_bpf *b = bpf_of(base);
 	uint32_t pid = info->ev.pid;
 	struct pc_exec_value v = {
 		.key = { .ktime = info->ev.ktime, .pid = pid },
@@ -625,27 +606,18 @@ static int seed_one(struct pc_proc_info *info, void *userdata)
 			    .pid = info->ev.parent.pid },
 		.flags = PC_EXEC_VALUE_PROCFS,
 	};
-	int fd = bpf_map__fd(b->skel->maps.pc_execs);
-	int err;
 
-	/* Started after attach (the scan's start time is rounded down). */
-	if (info->ev.start_time >= b->attach_time)
-		return 0;
-	if (bpf_map_update_elem(fd, &pid, &v, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.pc_execs), &pid, &v,
+				BPF_NOEXIST)) {
 		if (errno == EEXIST)
-			return 0;
+			return -EEXIST;
 		pc_debug("sensor: cannot seed pid %u: %s", pid, strerror(errno));
 	}
-	err = proccache__ingest(b->base.pc, &info->ev);
-	if (err < 0)
-		pc_debug("sensor: ingest of scanned pid %u failed: %s", pid,
-			 strerror(-err));
-	pc_sensor_count(&b->base.stats.scanned, 1);
 	return 0;
 }
 
 int pc_sensor_bpf_start(struct proccache *pc, const struct pc_sensor_cfg *cfg,
-			struct pc_sensor **ret)
+			struct pc_backend **ret)
 {
 	struct pc_sensor_bpf *b;
 	libbpf_print_fn_t prev;
@@ -667,7 +639,7 @@ int pc_sensor_bpf_start(struct proccache *pc, const struct pc_sensor_cfg *cfg,
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	pc_sensor_init(&b->base, &bpf_ops, pc);
+	pc_backend_init(&b->base, &bpf_ops, pc);
 	b->cfg = *cfg;
 	b->dec.args_max = cfg->args_max;
 
@@ -685,10 +657,10 @@ int pc_sensor_bpf_start(struct proccache *pc, const struct pc_sensor_cfg *cfg,
 		b->classic ? "classic tracepoints" : "tp_btf", cfg->ring_size,
 		cfg->args_max);
 
-	err = pc_procfs_scan(cfg->proc_prefix, cfg->args_max, seed_one, b);
+	/* The scan's start times are cut to the tick: one of attach time
+	 * or later is the programs' to report. */
+	err = pc_backend_seed(&b->base, cfg, b->attach_time, seed_map);
 	if (err < 0) {
-		pc_error("sensor: cannot scan %s: %s", cfg->proc_prefix,
-			 strerror(-err));
 		bpf_destroy(&b->base);
 		return err;
 	}

@@ -12,14 +12,14 @@
 
 #include "../bpf/events.h"
 #include "proccache/proccache.h"
-#include "sensor.h"
+#include "sensor_backend.h"
 
 /*
  * Load, attach, scan /proc and seed the kernel map, then ingest what the
  * ring holds so far. 0 and *@ret set, or negative errno (logged).
  */
 int pc_sensor_bpf_start(struct proccache *pc, const struct pc_sensor_cfg *cfg,
-			struct pc_sensor **ret);
+			struct pc_backend **ret);
 
 /* Room for the strings a decoded exec record points at. */
 struct pc_bpf_decoder {

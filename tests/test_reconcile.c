@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "procfs.h"
+#include "clock.h"
 #include "reconcile.h"
 
 #define FAKE_PID 4000000u /* above any pid_max in use here: never in /proc */

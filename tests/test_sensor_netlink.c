@@ -30,8 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "reconcile.h"
+#include "clock.h"
+#include "netlink_wire.h"
+#include "sensor.h"
 #include "sensor_netlink.h"
 #include "sensor_scenarios.h"
 
@@ -318,7 +319,7 @@ static uint32_t sensor_port(struct proccache *pc)
 {
 	struct sockaddr_nl addr;
 	socklen_t len = sizeof(addr);
-	int sock = pc_sensor_netlink_socket(pc->sensor);
+	int sock = pc_sensor_netlink_socket(pc_sensor_backend(pc));
 
 	cr_assert_geq(sock, 0);
 	cr_assert_eq(getsockname(sock, (struct sockaddr *)&addr, &len), 0);
@@ -423,7 +424,7 @@ Test(netlink, thread_events_are_dropped_in_the_kernel, .timeout = 60)
 
 	thread_storm(300);
 	pump(pc, 200);
-	cr_expect_eq(pc_sensor_netlink_unfiltered(pc->sensor), 0,
+	cr_expect_eq(pc_sensor_netlink_unfiltered(pc_sensor_backend(pc)), 0,
 		     "thread events reached user space despite the socket filter");
 	proccache__free(pc);
 }
@@ -437,9 +438,9 @@ Test(netlink, without_the_filter_thread_events_reach_user_space, .timeout = 60)
 	thread_storm(300);
 	pump(pc, 200);
 	/* the control: proves the test above can fail */
-	cr_expect_geq(pc_sensor_netlink_unfiltered(pc->sensor), 600,
+	cr_expect_geq(pc_sensor_netlink_unfiltered(pc_sensor_backend(pc)), 600,
 		      "300 thread forks and exits, %llu seen",
-		      (unsigned long long)pc_sensor_netlink_unfiltered(pc->sensor));
+		      (unsigned long long)pc_sensor_netlink_unfiltered(pc_sensor_backend(pc)));
 	proccache__free(pc);
 }
 

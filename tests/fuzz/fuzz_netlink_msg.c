@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "sensor_netlink.h"
+#include "netlink_wire.h"
 
 static int pid_ok(uint32_t pid)
 {
