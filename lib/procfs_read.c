@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The race-checked read of one process. Every file of one process is read through a directory
+ * fd of /proc/<pid>: that fd is bound to the kernel's struct pid, so a pid
+ * reused while we read fails our reads instead of answering for a stranger.
+ * Re-exec mid-read is caught by comparing an image fingerprint taken before
+ * and after (stat fields that change on exec, plus the exe link and inode)
+ * and reading again. docs/procfs.md has the rules.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "procfs_read.h"
+
+#define DELETED_SUFFIX " (deleted)"
+
+/* The exe link and the file behind it, as seen at one moment. */
+struct exe_mark {
+	char path[PATH_MAX];
+	int err; /* readlink: 0 or -errno */
+	bool truncated;
+	int stat_err; /* stat through the link: 0 or -errno */
+	dev_t dev;
+	ino_t ino;
+	nlink_t nlink;
+};
+
+/* Per-read buffers, on the heap to keep callers' stacks small. */
+struct read_scratch {
+	struct exe_mark exe[2];
+	char path[PATH_MAX];
+	char text[TEXT_MAX];
+};
+
+/* -------------------------------------------------------------------- */
+/* Paths and files                                                       */
+/* -------------------------------------------------------------------- */
+
+/* The one place the prefix is applied: "<prefix>" when @sub is "", else
+ * "<prefix>/<sub>". */
+int pc_procfs_path(const struct pc_procfs_ctx *ctx, const char *sub, char *buf,
+		     size_t len)
+{
+	int n = snprintf(buf, len, "%s%s%s", ctx->prefix, *sub ? "/" : "", sub);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static bool is_cgroup2(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/*
+ * Cgroup paths in /proc/<pid>/cgroup are relative to the reader's cgroup
+ * namespace, so for "/proc" the reader's own cgroup2 mount resolves them.
+ * For "<root>/proc" we assume the host's /sys is beside it, at
+ * "<root>/sys". Hybrid (v1 + v2) hosts mount v2 at .../unified.
+ */
+static void find_cgroot(struct pc_procfs_ctx *ctx)
+{
+	static const char *const mounts[] = { "/sys/fs/cgroup",
+					      "/sys/fs/cgroup/unified" };
+	const char *slash = strrchr(ctx->prefix, '/');
+	int root_len = 0;
+	size_t i;
+	int n;
+
+	if (strcmp(ctx->prefix, "/proc") && slash)
+		root_len = (int)(slash - ctx->prefix);
+	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++) {
+		n = snprintf(ctx->cgroot, sizeof(ctx->cgroot), "%.*s%s",
+			     root_len, ctx->prefix, mounts[i]);
+		if (n > 0 && (size_t)n < sizeof(ctx->cgroot) &&
+		    is_cgroup2(ctx->cgroot))
+			return;
+	}
+	ctx->cgroot[0] = '\0';
+}
+
+int pc_procfs_ctx_init(struct pc_procfs_ctx *ctx, const char *prefix, bool cgroups)
+{
+	size_t len;
+
+	if (!prefix || !*prefix)
+		prefix = "/proc";
+	len = strlen(prefix);
+	while (len > 1 && prefix[len - 1] == '/')
+		len--;
+	if (len >= sizeof(ctx->prefix))
+		return -ENAMETOOLONG;
+	memcpy(ctx->prefix, prefix, len);
+	ctx->prefix[len] = '\0';
+	ctx->cgroot[0] = '\0';
+	if (cgroups)
+		find_cgroot(ctx);
+	return 0;
+}
+
+int pc_procfs_open_pid(const struct pc_procfs_ctx *ctx, uint32_t pid)
+{
+	char path[PATH_MAX], sub[16];
+	int fd, err;
+
+	snprintf(sub, sizeof(sub), "%u", pid);
+	err = pc_procfs_path(ctx, sub, path, sizeof(path));
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ESRCH ? -ENOENT : -errno;
+	return fd;
+}
+
+/* /proc entries rejected as malformed, process-wide. */
+static _Atomic uint64_t rejected;
+
+uint64_t pc_procfs_rejected(void)
+{
+	return atomic_load_explicit(&rejected, memory_order_relaxed);
+}
+
+void pc_procfs_reject(const struct pc_procfs_ctx *ctx, uint32_t pid,
+		      const char *why)
+{
+	atomic_fetch_add_explicit(&rejected, 1, memory_order_relaxed);
+	pc_warn("procfs: %s/%u rejected: %s", ctx->prefix, pid, why);
+}
+
+/* A process that exited makes its files fail with one of these. */
+bool pc_procfs_gone(int err)
+{
+	return err == -ENOENT || err == -ESRCH;
+}
+
+/* Read @name under @dirfd into @buf, NUL terminated, cut at @len - 1.
+ * Returns the length or -errno. */
+static ssize_t read_text(int dirfd, const char *name, char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	while (n < len - 1) {
+		r = read(fd, buf + n, len - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* readlinkat() into @buf, NUL terminated. A target that fills the buffer
+ * may have been cut: *@truncated says so. Returns the length or -errno. */
+static ssize_t read_link(int dirfd, const char *name, char *buf, size_t len,
+			 bool *truncated)
+{
+	ssize_t n = readlinkat(dirfd, name, buf, len);
+
+	*truncated = false;
+	if (n < 0) {
+		buf[0] = '\0';
+		return -errno;
+	}
+	if ((size_t)n == len) {
+		*truncated = true;
+		n--;
+	}
+	buf[n] = '\0';
+	return n;
+}
+/* What was wrong with the last stat this thread found malformed, for the
+ * rejection's log line. */
+static __thread char stat_problem[96];
+
+const char *pc_procfs_stat_problem(void)
+{
+	return stat_problem;
+}
+
+int pc_procfs_read_stat(int dirfd, uint32_t pid, struct pc_proc_stat *st)
+{
+	char line[2048];
+	ssize_t n;
+
+	n = read_text(dirfd, "stat", line, sizeof(line));
+	if (n < 0)
+		return pc_procfs_gone((int)n) ? -ENOENT : (int)n;
+	if ((size_t)n == sizeof(line) - 1)
+		snprintf(stat_problem, sizeof(stat_problem),
+			 "stat longer than %zu bytes", sizeof(line) - 2);
+	else if (strlen(line) != (size_t)n)
+		snprintf(stat_problem, sizeof(stat_problem),
+			 "stat holds a NUL byte");
+	else if (pc_parse_stat(line, st))
+		snprintf(stat_problem, sizeof(stat_problem),
+			 "stat unparsable (fields missing or out of range)");
+	else if (st->pid != pid)
+		snprintf(stat_problem, sizeof(stat_problem),
+			 "stat is of pid %u", st->pid);
+	else
+		return 0;
+	pc_debug("procfs: pid %u: %s", pid, stat_problem);
+	return -EINVAL;
+}
+
+/* Did the process stay on the same image between @a and @b? */
+static bool same_stat_image(const struct pc_proc_stat *a,
+			    const struct pc_proc_stat *b)
+{
+	return !strcmp(a->comm, b->comm) &&
+	       !((a->flags ^ b->flags) & PF_FORKNOEXEC) &&
+	       a->startcode == b->startcode && a->endcode == b->endcode &&
+	       a->startstack == b->startstack &&
+	       a->arg_start == b->arg_start && a->arg_end == b->arg_end &&
+	       a->env_end == b->env_end;
+}
+
+/*
+ * Between exec installing the new mm and laying out its stack, arg_end is
+ * still 0 and cmdline reads empty. The field says so only when present and
+ * not hidden from us; it is hidden exactly when exe is unreadable (the
+ * kernel makes the same ptrace check for both).
+ */
+static bool exec_in_progress(const struct pc_proc_stat *st, int exe_err)
+{
+	return st->nfields >= 49 && !st->arg_end && !exe_err &&
+	       !(st->flags & PF_KTHREAD) && st->state != 'Z' &&
+	       st->state != 'X';
+}
+
+/* -------------------------------------------------------------------- */
+/* exe                                                                   */
+/* -------------------------------------------------------------------- */
+
+static void read_exe(int dirfd, struct exe_mark *m)
+{
+	struct stat sb;
+	ssize_t n;
+
+	n = read_link(dirfd, "exe", m->path, sizeof(m->path), &m->truncated);
+	m->err = n < 0 ? (int)n : 0;
+	m->dev = 0;
+	m->ino = 0;
+	m->nlink = 0;
+	if (fstatat(dirfd, "exe", &sb, 0) < 0) {
+		m->stat_err = -errno;
+		return;
+	}
+	m->stat_err = 0;
+	m->dev = sb.st_dev;
+	m->ino = sb.st_ino;
+	m->nlink = sb.st_nlink;
+}
+
+static bool same_exe(const struct exe_mark *a, const struct exe_mark *b)
+{
+	if (a->err != b->err || (!a->err && strcmp(a->path, b->path)))
+		return false;
+	if (a->stat_err != b->stat_err)
+		return false;
+	return a->stat_err || (a->dev == b->dev && a->ino == b->ino);
+}
+
+/* Fill binary, its inode and the UNLINKED / truncation flags from @m. */
+static int take_exe(const struct exe_mark *m, bool kthread,
+		    struct pc_proc_info *info)
+{
+	size_t len = strlen(m->path), slen = strlen(DELETED_SUFFIX);
+	bool unlinked = false;
+
+	if (m->err) {
+		/* Kernel threads never had an image; anyone else lost it. */
+		if (!kthread && pc_procfs_gone(m->err))
+			info->ev.flags |= PROCCACHE_F_VANISHED;
+		info->binary = strdup("");
+		return info->binary ? 0 : -ENOMEM;
+	}
+	if (len >= slen && !strcmp(m->path + len - slen, DELETED_SUFFIX)) {
+		len -= slen;
+		unlinked = true;
+	}
+	if (!strncmp(m->path, "/memfd:", 7))
+		unlinked = true;
+	if (!m->stat_err) {
+		info->ev.binary_inode = (uint64_t)m->ino;
+		info->ev.binary_nlink = (uint32_t)m->nlink;
+		if (m->nlink == 0)
+			unlinked = true;
+	}
+	if (unlinked)
+		info->ev.flags |= PROCCACHE_F_UNLINKED;
+	if (m->truncated)
+		info->ev.flags |= PROCCACHE_F_BINARY_TRUNCATED;
+	info->binary = strndup(m->path, len);
+	return info->binary ? 0 : -ENOMEM;
+}
+
+
+static int read_status(int dirfd, uint32_t pid, struct read_scratch *s,
+		       struct pc_proc_info *info)
+{
+	ssize_t n = read_text(dirfd, "status", s->text, sizeof(s->text));
+
+	if (n < 0) {
+		if (!pc_procfs_gone((int)n))
+			return (int)n;
+		info->ev.flags |= PROCCACHE_F_VANISHED;
+		return 0;
+	}
+	return pc_parse_status(s->text, pid, &info->ev);
+}
+
+/* Unset, unreadable (no CONFIG_AUDIT) and 4294967295 all mean "none". */
+static void read_loginuid(int dirfd, struct pc_proc_info *info)
+{
+	char buf[32];
+	ssize_t n = read_text(dirfd, "loginuid", buf, sizeof(buf));
+	uint32_t auid;
+
+	info->ev.creds.auid = (uint32_t)-1;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && pc_parse_u32(buf, buf + n, &auid))
+		info->ev.creds.auid = auid;
+}
+
+/* -------------------------------------------------------------------- */
+/* cmdline, cwd, ns                                                      */
+/* -------------------------------------------------------------------- */
+
+/* Raw NUL-separated args, at most @max bytes. One byte more is asked for,
+ * so that a cut shows; the buffer is NUL terminated past args_len. */
+static int read_args(int dirfd, size_t max, struct pc_proc_info *info)
+{
+	size_t cap = max + 1 < 4096 ? max + 1 : 4096, n = 0;
+	char *buf = malloc(cap + 1), *grown;
+	ssize_t r;
+	int fd;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = openat(dirfd, "cmdline", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		goto out_err;
+	}
+	while (n <= max) {
+		if (n == cap) {
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			grown = realloc(buf, cap + 1);
+			if (!grown) {
+				r = -ENOMEM;
+				goto out_close;
+			}
+			buf = grown;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			goto out_close;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n > max) {
+		n = max;
+		info->ev.flags |= PROCCACHE_F_ARGS_TRUNCATED;
+	}
+	buf[n] = '\0';
+	info->args = buf;
+	info->args_len = n;
+	return 0;
+
+out_close:
+	close(fd);
+out_err:
+	if (!pc_procfs_gone((int)r)) {
+		free(buf);
+		return (int)r;
+	}
+	info->ev.flags |= PROCCACHE_F_VANISHED;
+	buf[0] = '\0';
+	info->args = buf;
+	info->args_len = 0;
+	return 0;
+}
+
+static int read_cwd(int dirfd, struct read_scratch *s,
+		    struct pc_proc_info *info)
+{
+	bool truncated;
+	ssize_t n;
+
+	n = read_link(dirfd, "cwd", s->path, sizeof(s->path), &truncated);
+	if (n < 0) {
+		info->ev.flags |= PROCCACHE_F_CWD_ERROR;
+		if (pc_procfs_gone((int)n))
+			info->ev.flags |= PROCCACHE_F_VANISHED;
+		if (n == -ENAMETOOLONG)
+			info->ev.flags |= PROCCACHE_F_CWD_TRUNCATED;
+	} else if (truncated) {
+		info->ev.flags |= PROCCACHE_F_CWD_TRUNCATED;
+	}
+	info->cwd = strdup(s->path);
+	return info->cwd ? 0 : -ENOMEM;
+}
+
+/* "type:[inode]" -> inode; 0 when absent (older kernels lack some types,
+ * exiting tasks lose them all). */
+static uint32_t read_ns(int dirfd, const char *name)
+{
+	char buf[64];
+	const char *lb, *rb;
+	bool truncated;
+	uint32_t ino;
+
+	if (read_link(dirfd, name, buf, sizeof(buf), &truncated) < 0)
+		return 0;
+	lb = strchr(buf, '[');
+	rb = lb ? strchr(lb, ']') : NULL;
+	if (!rb || !pc_parse_u32(lb + 1, rb, &ino))
+		return 0;
+	return ino;
+}
+
+static void read_all_ns(int dirfd, struct proccache_ns *ns)
+{
+	ns->uts = read_ns(dirfd, "ns/uts");
+	ns->ipc = read_ns(dirfd, "ns/ipc");
+	ns->mnt = read_ns(dirfd, "ns/mnt");
+	ns->pid = read_ns(dirfd, "ns/pid");
+	ns->pid_for_children = read_ns(dirfd, "ns/pid_for_children");
+	ns->net = read_ns(dirfd, "ns/net");
+	ns->time = read_ns(dirfd, "ns/time");
+	ns->time_for_children = read_ns(dirfd, "ns/time_for_children");
+	ns->cgroup = read_ns(dirfd, "ns/cgroup");
+	ns->user = read_ns(dirfd, "ns/user");
+}
+
+
+static uint64_t cgroup_id(const struct pc_procfs_ctx *ctx, const char *path,
+			  char *buf, size_t len)
+{
+	struct stat sb;
+	int n;
+
+	if (!ctx->cgroot[0] || path[0] != '/' || pc_cgroup_path_escapes(path))
+		return 0;
+	n = snprintf(buf, len, "%s%s", ctx->cgroot, path);
+	if (n < 0 || (size_t)n >= len || stat(buf, &sb) < 0)
+		return 0;
+	return (uint64_t)sb.st_ino;
+}
+
+/* An id that does not fit is no id. */
+static void container_id(const char *path, char *buf, size_t len)
+{
+	if (pc_container_id_from_cgroup(path, buf, len) < 0)
+		buf[0] = '\0';
+}
+
+/*
+ * The v2 line "0::/path" gives the cgroup id and the container id. Hosts
+ * without v2, or runtimes that leave v2 at "/" on hybrid hosts, name the
+ * container in a v1 hierarchy only: its first id is taken then.
+ */
+static int read_cgroup(const struct pc_procfs_ctx *ctx, int dirfd,
+		       struct read_scratch *s, struct pc_proc_info *info)
+{
+	char id[128] = "", v1_id[128] = "";
+	const char *path;
+	char *line, *nl;
+
+	if (read_text(dirfd, "cgroup", s->text, sizeof(s->text)) < 0)
+		s->text[0] = '\0';
+	for (line = s->text; *line; line = nl ? nl + 1 : line + strlen(line)) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		path = pc_cgroup_line_path(line);
+		if (!path)
+			continue;
+		if (!strncmp(line, "0::", 3)) {
+			container_id(path, id, sizeof(id));
+			info->ev.cgroup_id = cgroup_id(ctx, path, s->path,
+						       sizeof(s->path));
+		} else if (!v1_id[0]) {
+			container_id(path, v1_id, sizeof(v1_id));
+		}
+	}
+	info->container_id = strdup(id[0] ? id : v1_id);
+	return info->container_id ? 0 : -ENOMEM;
+}
+
+/* -------------------------------------------------------------------- */
+/* One process                                                           */
+/* -------------------------------------------------------------------- */
+
+void pc_proc_info_release(struct pc_proc_info *info)
+{
+	if (!info)
+		return;
+	free(info->binary);
+	free(info->args);
+	free(info->cwd);
+	free(info->container_id);
+	memset(info, 0, sizeof(*info));
+}
+
+/* The fields that belong to the image, read between two fingerprints. */
+bool pc_proc_info_same_image(const struct pc_proc_info *a,
+			     const struct pc_proc_info *b)
+{
+	return a->ev.binary_inode == b->ev.binary_inode &&
+	       a->args_len == b->args_len &&
+	       !strcmp(a->binary ? a->binary : "", b->binary ? b->binary : "") &&
+	       (!a->args_len || !memcmp(a->args, b->args, a->args_len));
+}
+
+static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
+		       size_t args_max, struct read_scratch *s,
+		       struct pc_proc_info *info)
+{
+	int err;
+
+	err = read_status(dirfd, pid, s, info);
+	if (!err) {
+		read_loginuid(dirfd, info);
+		err = read_args(dirfd, args_max, info);
+	}
+	if (!err)
+		err = read_cwd(dirfd, s, info);
+	if (!err) {
+		read_all_ns(dirfd, &info->ev.ns);
+		err = read_cgroup(ctx, dirfd, s, info);
+	}
+	return err;
+}
+
+/* The parent's start time, or 0 when it cannot be the parent's: a parent
+ * cannot have started after its child, so a later one is a reused pid. */
+static uint64_t parent_start(const struct pc_procfs_ctx *ctx, uint32_t ppid,
+			     uint64_t child_ticks)
+{
+	struct pc_proc_stat st;
+	int fd, err;
+
+	if (!ppid)
+		return 0;
+	fd = pc_procfs_open_pid(ctx, ppid);
+	if (fd < 0)
+		return 0;
+	err = pc_procfs_read_stat(fd, ppid, &st);
+	close(fd);
+	if (err || st.starttime > child_ticks)
+		return 0;
+	return pc_ticks_to_ns(st.starttime);
+}
+
+static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
+{
+	struct proccache_event *ev = &info->ev;
+
+	ev->sz = sizeof(*ev);
+	ev->type = PROCCACHE_EVENT_EXEC;
+	ev->pid = st->pid;
+	ev->tid = st->pid;
+	ev->ktime = pc_ticks_to_ns(st->starttime);
+	ev->start_time = ev->ktime;
+	ev->parent.pid = st->ppid;
+	ev->flags |= PROCCACHE_F_PROCFS;
+	if (!(st->flags & PF_FORKNOEXEC))
+		ev->flags |= PROCCACHE_F_EXECVE;
+	/* A zombie (or a dying task) has given up its image already. */
+	if (st->state == 'Z' || st->state == 'X')
+		ev->flags |= PROCCACHE_F_VANISHED;
+	ev->binary = info->binary;
+	ev->args = info->args;
+	ev->args_len = info->args_len;
+	ev->cwd = info->cwd;
+	ev->container_id = info->container_id;
+	info->ppid = st->ppid;
+	memcpy(info->comm, st->comm, sizeof(info->comm));
+}
+
+/*
+ * One attempt: stat and exe, the fields, exe and stat again. -EAGAIN when
+ * the image changed in between (read again), -ENOENT when the process is
+ * gone or its start time moved (a reused pid).
+ */
+static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
+		     size_t args_max, struct read_scratch *s,
+		     struct pc_proc_info *info)
+{
+	struct pc_proc_stat first, last;
+	int err;
+
+	err = pc_procfs_read_stat(dirfd, pid, &first);
+	if (err)
+		return err;
+	read_exe(dirfd, &s->exe[0]);
+	err = read_fields(ctx, dirfd, pid, args_max, s, info);
+	if (err)
+		return err;
+	read_exe(dirfd, &s->exe[1]);
+	err = pc_procfs_read_stat(dirfd, pid, &last);
+	if (err)
+		return err == -EINVAL ? err : -ENOENT;
+	if (last.starttime != first.starttime)
+		return -ENOENT;
+	if (!same_stat_image(&first, &last) ||
+	    !same_exe(&s->exe[0], &s->exe[1]) ||
+	    exec_in_progress(&last, s->exe[1].err))
+		return -EAGAIN;
+	err = take_exe(&s->exe[1], last.flags & PF_KTHREAD, info);
+	if (err)
+		return err;
+	fill_event(&last, info);
+	info->ev.parent.ktime = parent_start(ctx, last.ppid, last.starttime);
+	return 0;
+}
+
+int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
+		    size_t args_max, struct pc_proc_info *ret)
+{
+	static const struct timespec backoff = { 0, 1000000 };
+	struct pc_proc_info info;
+	struct read_scratch *s;
+	int attempt, dirfd, err = -EAGAIN;
+
+	if (!pid || !ret)
+		return -EINVAL;
+	if (!args_max)
+		args_max = PC_PROCFS_ARGS_DEFAULT;
+	if (args_max > SIZE_MAX / 2)
+		args_max = SIZE_MAX / 2;
+	dirfd = pc_procfs_open_pid(ctx, pid);
+	if (dirfd < 0) {
+		if (!pc_procfs_gone(dirfd))
+			pc_procfs_reject(ctx, pid, strerror(-dirfd));
+		return dirfd;
+	}
+	s = malloc(sizeof(*s));
+	if (!s) {
+		close(dirfd);
+		return -ENOMEM;
+	}
+	for (attempt = 0; attempt <= PC_PROCFS_READ_RETRIES; attempt++) {
+		memset(&info, 0, sizeof(info));
+		err = read_once(ctx, dirfd, pid, args_max, s, &info);
+		if (!err)
+			break;
+		pc_proc_info_release(&info);
+		if (err != -EAGAIN)
+			break;
+		pc_debug("procfs: pid %u changed image while read, again",
+			 pid);
+		/* An exec takes microseconds: let it finish. */
+		if (attempt < PC_PROCFS_READ_RETRIES)
+			nanosleep(&backoff, NULL);
+	}
+	free(s);
+	close(dirfd);
+	if (!err)
+		*ret = info;
+	else if (err == -EINVAL)
+		pc_procfs_reject(ctx, pid, stat_problem);
+	else if (!pc_procfs_gone(err) && err != -EAGAIN && err != -ESRCH &&
+		 err != -ENOMEM)
+		pc_procfs_reject(ctx, pid, strerror(-err));
+	return err;
+}
+
+int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
+		   struct pc_proc_info *ret)
+{
+	struct pc_procfs_ctx ctx;
+	int err = pc_procfs_ctx_init(&ctx, prefix, true);
+
+	return err ? err : pc_procfs_read_at(&ctx, pid, args_max, ret);
+}
+
+int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns)
+{
+	struct pc_procfs_ctx ctx;
+	struct pc_proc_stat st;
+	int fd, err;
+
+	if (!pid || !ret_ns)
+		return -EINVAL;
+	err = pc_procfs_ctx_init(&ctx, prefix, false);
+	if (err)
+		return err;
+	fd = pc_procfs_open_pid(&ctx, pid);
+	if (fd < 0)
+		return fd;
+	err = pc_procfs_read_stat(fd, pid, &st);
+	close(fd);
+	if (err == -EINVAL)
+		pc_procfs_reject(&ctx, pid, stat_problem);
+	if (err)
+		return err;
+	*ret_ns = pc_ticks_to_ns(st.starttime);
+	return 0;
+}
