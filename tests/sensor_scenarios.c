@@ -1133,6 +1133,41 @@ void sc_library_thread_drives_the_sensor(const struct sc_backend *b)
 	cr_expect_geq(proccache__sensor_consume(pc), 0);
 }
 
+/*
+ * The host may free its options, strings included, once the sensor
+ * started. The netlink sensor used to keep the host's proc_prefix and read
+ * /proc through it on every exec: with the string overwritten, its execs
+ * came out without an image.
+ */
+void sc_options_may_be_freed_after_start(const struct sc_backend *b)
+{
+	char *prefix = strdup("/proc");
+	char *argv[] = { "/bin/sh", "-c", "read x", "options-freed", NULL };
+	struct proccache_process *p;
+	struct held h;
+	struct seen ex;
+
+	NEED_ROOT();
+	cr_assert_not_null(prefix);
+	{
+		PROCCACHE_OPTS(proccache_sensor_opts, so, .backend = b->backend,
+			       .proc_prefix = prefix);
+
+		start_sensor(&so, b->name);
+	}
+	/* what a host reusing its buffer would leave there */
+	strcpy(prefix, "/none");
+	free(prefix);
+	h = hold_full(NULL, "/bin/sh", argv);
+	ex = held_exec(&h);
+	p = lookup(ex.key);
+	cr_expect_not(proccache_process__flags(p) & PROCCACHE_F_VANISHED,
+		      "the exec of a live process lost its image");
+	cr_expect_str_eq(proccache_process__binary(p), "/usr/bin/dash");
+	proccache_process__unref(p);
+	let_go(&h, 0);
+}
+
 void sc_counters(const struct sc_backend *b)
 {
 	struct proccache_sensor_stats st = { .sz = sizeof(st) };

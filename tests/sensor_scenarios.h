@@ -76,6 +76,7 @@ extern const struct sc_backend sc_bpf, sc_netlink;
 	X(creds_change_of_live_process)                                        \
 	X(host_pid_reuse_gives_distinct_exec_ids)                              \
 	X(library_thread_drives_the_sensor)                                    \
+	X(options_may_be_freed_after_start)                                    \
 	X(counters)
 
 #define SC_DECLARE(name) void sc_##name(const struct sc_backend *b);
