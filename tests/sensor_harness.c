@@ -124,8 +124,45 @@ void pump_until(uint32_t type, uint32_t pid, size_t from, size_t n)
 
 void pump_idle(void)
 {
-	for (uint64_t until = now_ms() + 150; now_ms() < until;)
-		proccache__sensor_poll(pc, 20);
+	pump_for(pc, 150);
+}
+
+void pump_for(struct proccache *cache, unsigned int ms)
+{
+	for (uint64_t until = now_ms() + ms; now_ms() < until;)
+		proccache__sensor_poll(cache, 20);
+}
+
+struct proccache_process *wait_live(struct proccache *cache, pid_t pid,
+				    uint32_t flags)
+{
+	uint64_t deadline = now_ms() + WAIT_MS;
+	struct proccache_process *p;
+
+	for (;;) {
+		p = proccache__lookup_pid(cache, (uint32_t)pid);
+		if (p && (proccache_process__flags(p) & flags) == flags)
+			return p;
+		proccache_process__unref(p);
+		cr_assert_lt(now_ms(), deadline, "pid %d never became live", pid);
+		proccache__sensor_poll(cache, 20);
+	}
+}
+
+struct proccache_sensor_stats stats_of(struct proccache *cache)
+{
+	struct proccache_sensor_stats st = { .sz = sizeof(st) };
+
+	cr_assert_eq(proccache__sensor_stats(cache, &st), 0);
+	return st;
+}
+
+uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- privileges and set-up ----------------------------------------------- */
@@ -152,6 +189,26 @@ void new_cache(void)
 	pc = proccache__new(&o);
 	cr_assert_not_null(pc);
 	cr_assert_not_null(proccache__subscribe(pc, 0x1f, on_event, NULL, NULL));
+}
+
+struct proccache *other_cache(void)
+{
+	PROCCACHE_OPTS(proccache_opts, o, .grace_ns = 600ull * 1000000000ull);
+	struct proccache *cache;
+
+	proccache_set_log(log_sink, NULL);
+	cache = proccache__new(&o);
+	cr_assert_not_null(cache);
+	return cache;
+}
+
+struct proccache *other_started(uint32_t backend, int *ret_err)
+{
+	PROCCACHE_OPTS(proccache_sensor_opts, so, .backend = backend);
+	struct proccache *cache = other_cache();
+
+	*ret_err = proccache__sensor_start(cache, &so);
+	return cache;
 }
 
 void start_sensor(const struct proccache_sensor_opts *opts, const char *backend)
@@ -204,6 +261,35 @@ int reap(pid_t pid)
 
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	return status;
+}
+
+pid_t held_sh(const char *tag, int *ret_go)
+{
+	char *argv[] = { "sh", "-c", "read x", (char *)tag, NULL };
+	char link[64], exe[256];
+	int fds[2];
+	pid_t pid;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = spawn_full(NULL, fds[0], "/bin/sh", argv);
+	close(fds[0]);
+	*ret_go = fds[1];
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	for (int i = 0; i < 400; i++) {
+		ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+
+		if (n > 0 && (exe[n] = '\0', strstr(exe, "dash")))
+			break;
+		usleep(5000);
+	}
+	return pid;
+}
+
+void release(pid_t pid, int go)
+{
+	cr_assert_eq(write(go, "\n", 1), 1);
+	close(go);
+	reap(pid);
 }
 
 struct proccache_key self_key(void)

@@ -54,6 +54,15 @@ void pump_until(uint32_t type, uint32_t pid, size_t from, size_t n);
 /* Anything still in flight, e.g. a duplicate that must not be there
  * (longer than the netlink settle window). */
 void pump_idle(void);
+/* Drive @cache's sensor for @ms. */
+void pump_for(struct proccache *cache, unsigned int ms);
+/* Drive @cache's sensor until @pid has a live entry whose flags include
+ * @flags; that entry, with a reference. */
+struct proccache_process *wait_live(struct proccache *cache, pid_t pid,
+				    uint32_t flags);
+/* @cache's sensor counters. */
+struct proccache_sensor_stats stats_of(struct proccache *cache);
+uint64_t boot_ns(void);
 
 /* ---- privileges and set-up ---------------------------------------------- */
 
@@ -77,6 +86,12 @@ bool has_caps(bool need_sys_admin);
 /* A cache keeping exited entries for the whole test, every event
  * recorded; no sensor yet. */
 void new_cache(void);
+/* Another cache like it, logging to the same sink, without the recording
+ * subscription; the caller frees it. */
+struct proccache *other_cache(void);
+/* other_cache() and a sensor of @backend (enum proccache_backend) with
+ * default options: proccache__sensor_start()'s return in *@ret_err. */
+struct proccache *other_started(uint32_t backend, int *ret_err);
 /* new_cache() and a sensor started with @opts, which must be @backend. */
 void start_sensor(const struct proccache_sensor_opts *opts, const char *backend);
 void harness_fini(void);
@@ -96,6 +111,10 @@ struct proccache_process *lookup(struct proccache_key k);
 /* Raw args of @argv as the kernel lays them out. */
 size_t join_args(char *const argv[], char *buf, size_t len);
 bool args_eq(const struct proccache_process *p, const char *want, size_t want_len);
+/* A child kept alive on a pipe: "sh -c 'read x' @tag", returned once it
+ * runs sh. release() lets it end and reaps it. */
+pid_t held_sh(const char *tag, int *ret_go);
+void release(pid_t pid, int go);
 /* The one exec (exit) of @pid since @from, which must come. */
 struct seen the_exec(pid_t pid, size_t from);
 struct seen exit_of(pid_t pid, size_t from);

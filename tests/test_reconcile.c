@@ -22,67 +22,40 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "procfs.h"
 #include "clock.h"
+#include "procfs.h"
 #include "reconcile.h"
+#include "sensor_harness.h"
 
 #define FAKE_PID 4000000u /* above any pid_max in use here: never in /proc */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The longest time from a loss to the end of the pass that repaired it,
- * as the library logs it. */
-static double worst_match_ms;
-static int matches;
-
-static void log_sink(enum proccache_log_level level, const char *msg, void *u)
+ * as the library logged it; *@ret_count: how many such passes. */
+static double worst_match_ms(int *ret_count)
 {
-	const char *at = strstr(msg, "/proc matched ");
-	double ms;
+	const char *at = logbuf;
+	double worst = 0, ms;
 
-	(void)u;
-	if (getenv("PC_TEST_LOG"))
-		fprintf(stderr, "[%d] %s\n", level, msg);
-	if (at && sscanf(at, "/proc matched %lf ms", &ms) == 1) {
-		matches++;
-		if (ms > worst_match_ms)
-			worst_match_ms = ms;
+	*ret_count = 0;
+	while ((at = strstr(at, "/proc matched "))) {
+		if (sscanf(at, "/proc matched %lf ms", &ms) == 1) {
+			++*ret_count;
+			if (ms > worst)
+				worst = ms;
+		}
+		at++;
 	}
+	return worst;
 }
 
-static struct proccache *new_cache(void)
-{
-	PROCCACHE_OPTS(proccache_opts, o, .grace_ns = 600ull * 1000000000ull);
-	struct proccache *pc;
-
-	proccache_set_log(log_sink, NULL);
-	pc = proccache__new(&o);
-	cr_assert_not_null(pc);
-	return pc;
-}
-
-static void ingest_exec(struct proccache *pc, uint32_t pid, uint64_t ktime,
+static void ingest_exec(struct proccache *cache, uint32_t pid, uint64_t ktime,
 			uint64_t start, const char *binary, uint64_t ino)
 {
 	PROCCACHE_OPTS(proccache_event, ev, .type = PROCCACHE_EVENT_EXEC,
 		       .pid = pid, .tid = pid, .ktime = ktime, .start_time = start,
 		       .binary = binary, .binary_inode = ino);
 
-	cr_assert_eq(proccache__ingest(pc, &ev), 0);
+	cr_assert_eq(proccache__ingest(cache, &ev), 0);
 }
 
 static uint64_t start_of(pid_t pid)
@@ -93,63 +66,29 @@ static uint64_t start_of(pid_t pid)
 	return s;
 }
 
-static pid_t held_sh(int *ret_go)
-{
-	int fds[2];
-	pid_t pid;
-
-	cr_assert_eq(pipe(fds), 0);
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[0], STDIN_FILENO);
-		close(fds[1]);
-		execl("/bin/sh", "sh", "-c", "read x", "pc-reconcile", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[0]);
-	*ret_go = fds[1];
-	/* until it is sh */
-	for (int i = 0; i < 400; i++) {
-		char exe[256] = "", link[64];
-
-		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-		if (readlink(link, exe, sizeof(exe) - 1) > 0 && strstr(exe, "dash"))
-			break;
-		usleep(5000);
-	}
-	return pid;
-}
-
-static void release(pid_t pid, int go)
-{
-	cr_assert_eq(write(go, "\n", 1), 1);
-	close(go);
-	waitpid(pid, NULL, 0);
-}
-
 /* ---- one pass, no privileges --------------------------------------------- */
 
 Test(pass, gone_entries_end_and_missing_processes_join)
 {
 	struct pc_reconcile_result res;
 	struct proccache_process *p;
-	struct proccache *pc = new_cache();
+	struct proccache *cache = other_cache();
 	uint64_t me_start = start_of(getpid());
 
-	ingest_exec(pc, FAKE_PID, 1000, 1000, "/gone", 0);
-	cr_assert_eq(pc_reconcile_pass(pc, NULL, 0, PC_RECONCILE_LIGHT, NULL, NULL,
+	ingest_exec(cache, FAKE_PID, 1000, 1000, "/gone", 0);
+	cr_assert_eq(pc_reconcile_pass(cache, NULL, 0, PC_RECONCILE_LIGHT, NULL, NULL,
 				       &res), 0);
 	cr_expect_eq(res.exited, 1);
 	cr_expect_geq(res.added, 1);
-	p = proccache__lookup_pid(pc, FAKE_PID);
+	p = proccache__lookup_pid(cache, FAKE_PID);
 	cr_expect_null(p, "the gone process is still live");
-	p = proccache__lookup(pc, &(struct proccache_key){ .pid = FAKE_PID, .ktime = 1000 });
+	p = proccache__lookup(cache, &(struct proccache_key){ .pid = FAKE_PID, .ktime = 1000 });
 	cr_assert_not_null(p);
 	cr_expect_eq(proccache_process__state(p), PROCCACHE_STATE_EXITED);
 	cr_expect(proccache_process__flags(p) & PROCCACHE_F_EXIT_INFERRED);
 	proccache_process__unref(p);
 
-	p = proccache__lookup_pid(pc, (uint32_t)getpid());
+	p = proccache__lookup_pid(cache, (uint32_t)getpid());
 	cr_assert_not_null(p, "this process was not added");
 	cr_expect(proccache_process__flags(p) & PROCCACHE_F_PROCFS);
 	cr_expect(pc_same_start(proccache_process__start_time(p), me_start));
@@ -157,124 +96,116 @@ Test(pass, gone_entries_end_and_missing_processes_join)
 	proccache_process__unref(p);
 
 	/* a second pass finds us in place */
-	cr_assert_eq(pc_reconcile_pass(pc, NULL, 0, PC_RECONCILE_FULL, NULL, NULL,
+	cr_assert_eq(pc_reconcile_pass(cache, NULL, 0, PC_RECONCILE_FULL, NULL, NULL,
 				       &res), 0);
 	cr_expect_eq(res.exited, 0, "something of ours ended twice");
-	p = proccache__lookup_pid(pc, (uint32_t)getpid());
+	p = proccache__lookup_pid(cache, (uint32_t)getpid());
 	cr_expect_eq(proccache_process__ktime(p), me_start, "re-added");
 	proccache_process__unref(p);
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 Test(pass, pid_reused_behind_a_lost_exit)
 {
 	struct pc_reconcile_result res;
 	struct proccache_process *p;
-	struct proccache *pc = new_cache();
+	struct proccache *cache = other_cache();
 	uint64_t start;
 	pid_t pid;
 	int go;
 
-	pid = held_sh(&go);
+	pid = held_sh("pc-reconcile", &go);
 	start = start_of(pid);
 	/* the cache knows an older process with the same pid */
-	ingest_exec(pc, (uint32_t)pid, start - 5000000000ull,
+	ingest_exec(cache, (uint32_t)pid, start - 5000000000ull,
 		    start - 5000000000ull, "/old", 7);
-	cr_assert_eq(pc_reconcile_pass(pc, NULL, 0, PC_RECONCILE_LIGHT, NULL, NULL,
+	cr_assert_eq(pc_reconcile_pass(cache, NULL, 0, PC_RECONCILE_LIGHT, NULL, NULL,
 				       &res), 0);
-	p = proccache__lookup_pid(pc, (uint32_t)pid);
+	p = proccache__lookup_pid(cache, (uint32_t)pid);
 	cr_assert_not_null(p);
 	cr_expect(pc_same_start(proccache_process__start_time(p), start));
 	cr_expect_str_eq(proccache_process__binary(p), "/usr/bin/dash");
 	proccache_process__unref(p);
-	p = proccache__lookup(pc, &(struct proccache_key){
+	p = proccache__lookup(cache, &(struct proccache_key){
 				      .pid = (uint32_t)pid,
 				      .ktime = start - 5000000000ull });
 	cr_assert_not_null(p);
 	cr_expect(proccache_process__flags(p) & PROCCACHE_F_EXIT_INFERRED);
 	proccache_process__unref(p);
 	release(pid, go);
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 Test(pass, full_pass_finds_a_lost_exec_and_a_zombie)
 {
 	struct pc_reconcile_result res;
 	struct proccache_process *p;
-	struct proccache *pc = new_cache();
+	struct proccache *cache = other_cache();
 	uint64_t start, zstart;
 	pid_t pid, zombie;
 	int go;
 
-	pid = held_sh(&go);
+	pid = held_sh("pc-reconcile", &go);
 	start = start_of(pid);
 	/* the cache still has the image before an exec it never saw */
-	ingest_exec(pc, (uint32_t)pid, start + 1, start, "/bin/before", 1);
+	ingest_exec(cache, (uint32_t)pid, start + 1, start, "/bin/before", 1);
 	zombie = fork();
 	if (zombie == 0)
 		_exit(0);
 	usleep(50000);
 	zstart = start_of(zombie);
-	ingest_exec(pc, (uint32_t)zombie, zstart + 1, zstart, "/bin/zombie", 2);
+	ingest_exec(cache, (uint32_t)zombie, zstart + 1, zstart, "/bin/zombie", 2);
 
 	/* light: the zombie is still listed, the image is not compared */
-	cr_assert_eq(pc_reconcile_pass(pc, NULL, 0, PC_RECONCILE_LIGHT, NULL, NULL,
+	cr_assert_eq(pc_reconcile_pass(cache, NULL, 0, PC_RECONCILE_LIGHT, NULL, NULL,
 				       &res), 0);
-	p = proccache__lookup_pid(pc, (uint32_t)zombie);
+	p = proccache__lookup_pid(cache, (uint32_t)zombie);
 	cr_expect_not_null(p, "light: the zombie is not compared");
 	proccache_process__unref(p);
-	p = proccache__lookup_pid(pc, (uint32_t)pid);
+	p = proccache__lookup_pid(cache, (uint32_t)pid);
 	cr_expect_str_eq(proccache_process__binary(p), "/bin/before");
 	proccache_process__unref(p);
 
-	cr_assert_eq(pc_reconcile_pass(pc, NULL, 0, PC_RECONCILE_FULL, NULL, NULL,
+	cr_assert_eq(pc_reconcile_pass(cache, NULL, 0, PC_RECONCILE_FULL, NULL, NULL,
 				       &res), 0);
 	cr_expect_geq(res.execs, 1);
-	p = proccache__lookup_pid(pc, (uint32_t)pid);
+	p = proccache__lookup_pid(cache, (uint32_t)pid);
 	cr_assert_not_null(p);
 	cr_expect_str_eq(proccache_process__binary(p), "/usr/bin/dash");
 	cr_expect(proccache_process__flags(p) & PROCCACHE_F_PROCFS);
 	cr_expect_eq(proccache_process__parent_key(p).ktime, start + 1,
 		     "a re-read image follows the one it replaces");
 	proccache_process__unref(p);
-	p = proccache__lookup(pc, &(struct proccache_key){ .pid = (uint32_t)pid,
+	p = proccache__lookup(cache, &(struct proccache_key){ .pid = (uint32_t)pid,
 							   .ktime = start + 1 });
 	cr_expect_eq(proccache_process__state(p), PROCCACHE_STATE_RETIRED);
 	proccache_process__unref(p);
-	p = proccache__lookup_pid(pc, (uint32_t)zombie);
+	p = proccache__lookup_pid(cache, (uint32_t)zombie);
 	cr_expect_null(p, "full: a zombie is not live");
 	proccache_process__unref(p);
 
 	waitpid(zombie, NULL, 0);
 	release(pid, go);
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 Test(pass, entries_newer_than_the_pass_are_left_alone)
 {
 	struct pc_reconcile_result res;
 	struct proccache_process *p;
-	struct proccache *pc = new_cache();
+	struct proccache *cache = other_cache();
 
 	/* an entry the pass did not see /proc for: born after it began */
-	ingest_exec(pc, FAKE_PID, boot_ns() + 60000000000ull, 0, "/future", 0);
-	cr_assert_eq(pc_reconcile_pass(pc, NULL, 0, PC_RECONCILE_FULL, NULL, NULL,
+	ingest_exec(cache, FAKE_PID, boot_ns() + 60000000000ull, 0, "/future", 0);
+	cr_assert_eq(pc_reconcile_pass(cache, NULL, 0, PC_RECONCILE_FULL, NULL, NULL,
 				       &res), 0);
-	p = proccache__lookup_pid(pc, FAKE_PID);
+	p = proccache__lookup_pid(cache, FAKE_PID);
 	cr_expect_not_null(p);
 	proccache_process__unref(p);
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 /* ---- with a sensor: root --------------------------------------------------- */
-
-#define NEED_ROOT()                                                            \
-	do {                                                                   \
-		if (geteuid() != 0) {                                          \
-			fprintf(stderr, "SKIPPED %s: needs root\n", __func__); \
-			cr_skip_test("needs root to run a kernel sensor");     \
-		}                                                              \
-	} while (0)
 
 struct order {
 	uint64_t lost_sum;
@@ -283,7 +214,7 @@ struct order {
 
 static struct order order;
 
-static int on_any(struct proccache *pc, const struct proccache_event *ev,
+static int on_any(struct proccache *cache, const struct proccache_event *ev,
 		  const struct proccache_process *p,
 		  const struct proccache_process *parent, void *userdata)
 {
@@ -293,7 +224,7 @@ static int on_any(struct proccache *pc, const struct proccache_event *ev,
 			  (ev->type == PROCCACHE_EVENT_EXEC &&
 			   (f & PROCCACHE_F_PROCFS));
 
-	(void)pc;
+	(void)cache;
 	(void)parent;
 	(void)userdata;
 	if (ev->type == PROCCACHE_EVENT_LOST) {
@@ -306,12 +237,6 @@ static int on_any(struct proccache *pc, const struct proccache_event *ev,
 			order.changes_before_lost++;
 	}
 	return 0;
-}
-
-static void pump(struct proccache *pc, unsigned int ms)
-{
-	for (uint64_t until = now_ms() + ms; now_ms() < until;)
-		proccache__sensor_poll(pc, 20);
 }
 
 /* /proc's view of one pid: start time, and whether it is still running. */
@@ -366,7 +291,7 @@ static int collect_live(const struct proccache_process *p, void *userdata)
  * must survive 300 ms more of consuming to count: it is then no event in
  * flight but a process missing or a dead one left live.
  */
-static void expect_matches_proc(struct proccache *pc, uint64_t cutoff)
+static void expect_matches_proc(struct proccache *cache, uint64_t cutoff)
 {
 	size_t missing = 0, stale = 0;
 	struct live_list l = { 0 };
@@ -384,7 +309,7 @@ static void expect_matches_proc(struct proccache *pc, uint64_t cutoff)
 
 			if (!pid || !proc_alive(pid, &start) || start >= cutoff)
 				continue;
-			p = proccache__lookup_pid(pc, pid);
+			p = proccache__lookup_pid(cache, pid);
 			if (!p || !pc_same_start(proccache_process__start_time(p), start)) {
 				if (proc_alive(pid, &start) && round)
 					cr_log_error("missing: pid %u (/proc start %llu, cache %llu)",
@@ -396,7 +321,7 @@ static void expect_matches_proc(struct proccache *pc, uint64_t cutoff)
 		}
 		closedir(d);
 		l.n = 0;
-		cr_assert_eq(proccache__iterate(pc, collect_live, &l), 0);
+		cr_assert_eq(proccache__iterate(cache, collect_live, &l), 0);
 		for (size_t i = 0; i < l.n; i++) {
 			if (l.v[i].ktime >= cutoff)
 				continue;
@@ -409,7 +334,7 @@ static void expect_matches_proc(struct proccache *pc, uint64_t cutoff)
 		}
 		if (!missing && !stale)
 			break;
-		pump(pc, 300);
+		pump_for(cache, 300);
 	}
 	cr_expect_eq(missing, 0, "%zu live processes missing from the cache", missing);
 	cr_expect_eq(stale, 0, "%zu dead processes left live in the cache", stale);
@@ -441,7 +366,7 @@ static void storm(struct storm_out *out, pid_t *victims, int nvictims)
 		}
 		waitpid(pid, NULL, 0);
 		if (i % 40 == 0 && i / 40 < 8)
-			out->born[i / 40] = held_sh(&out->born_go[i / 40]);
+			out->born[i / 40] = held_sh("pc-reconcile", &out->born_go[i / 40]);
 	}
 }
 
@@ -450,66 +375,68 @@ static void forced_loss(const struct proccache_sensor_opts *so, const char *name
 	struct proccache_sensor_stats st = { .sz = sizeof(st) };
 	struct storm_out out = { 0 };
 	struct proccache_process *p;
-	struct proccache *pc = new_cache();
+	struct proccache *cache = other_cache();
 	uint64_t victim_start[8];
 	pid_t victims[8];
-	int victim_go[8], err;
+	int victim_go[8], err, matches;
+	double worst;
 
-	err = proccache__sensor_start(pc, so);
+	err = proccache__sensor_start(cache, so);
 	cr_assert_eq(err, 0, "%s: %s", name, strerror(-err));
-	cr_assert_str_eq(proccache__sensor_backend(pc), name);
-	cr_assert_not_null(proccache__subscribe(pc, 0x1f, on_any, NULL, NULL));
+	cr_assert_str_eq(proccache__sensor_backend(cache), name);
+	cr_assert_not_null(proccache__subscribe(cache, 0x1f, on_any, NULL, NULL));
 	for (int i = 0; i < 8; i++) {
-		victims[i] = held_sh(&victim_go[i]);
+		victims[i] = held_sh("pc-reconcile", &victim_go[i]);
 		victim_start[i] = start_of(victims[i]);
 	}
-	pump(pc, 300);
+	pump_for(cache, 300);
 	for (int i = 0; i < 8; i++) {
-		p = proccache__lookup_pid(pc, (uint32_t)victims[i]);
+		p = proccache__lookup_pid(cache, (uint32_t)victims[i]);
 		cr_assert_not_null(p, "victim %d not seen", victims[i]);
 		proccache_process__unref(p);
 	}
 
 	/* the stall: the sensor is not read while the storm runs */
 	storm(&out, victims, 8);
-	pump(pc, 1000);
+	pump_for(cache, 1000);
 
-	cr_assert_eq(proccache__sensor_stats(pc, &st), 0);
+	cr_assert_eq(proccache__sensor_stats(cache, &st), 0);
 	cr_assert_gt(st.lost, 0, "%s lost nothing: the test did not force loss", name);
 	cr_expect_eq(order.lost_sum, st.lost, "LOST events carry the count");
 	cr_expect_geq(st.reconciliations, 1);
 	cr_expect_gt(order.changes_after_lost, 0, "no reconciled change after LOST");
 	cr_expect_eq(order.changes_before_lost, 0, "a reconciled change before LOST");
+	worst = worst_match_ms(&matches);
 	cr_expect_geq(matches, 1, "no pass after the loss");
-	cr_expect_leq(worst_match_ms, 1000.0,
-		      "/proc matched only %.1f ms after a loss", worst_match_ms);
+	cr_expect_leq(worst, 1000.0, "/proc matched only %.1f ms after a loss",
+		      worst);
 	cr_log_info("%s: %llu lost; %llu passes, %llu exited, %llu added, %llu re-read, last pass %.1f ms; /proc matched at worst %.1f ms after a loss",
 		    name, (unsigned long long)st.lost,
 		    (unsigned long long)st.reconciliations,
 		    (unsigned long long)st.reconcile_exited,
 		    (unsigned long long)st.reconcile_added,
 		    (unsigned long long)st.reconcile_execs,
-		    (double)st.reconcile_ns / 1e6, worst_match_ms);
+		    (double)st.reconcile_ns / 1e6, worst);
 
 	for (int i = 0; i < 8; i++) {
-		p = proccache__lookup_pid(pc, (uint32_t)out.killed[i]);
+		p = proccache__lookup_pid(cache, (uint32_t)out.killed[i]);
 		cr_expect(!p || !pc_same_start(proccache_process__start_time(p),
 					       victim_start[i]),
 			  "%d, killed during the stall, is left live", out.killed[i]);
 		proccache_process__unref(p);
 		close(victim_go[i]);
 		if (out.born[i]) {
-			p = proccache__lookup_pid(pc, (uint32_t)out.born[i]);
+			p = proccache__lookup_pid(cache, (uint32_t)out.born[i]);
 			cr_expect_not_null(p, "%d born during the stall is missing",
 					   out.born[i]);
 			proccache_process__unref(p);
 		}
 	}
-	expect_matches_proc(pc, boot_ns() - 200000000ull);
+	expect_matches_proc(cache, boot_ns() - 200000000ull);
 	for (int i = 0; i < 8; i++)
 		if (out.born[i])
 			release(out.born[i], out.born_go[i]);
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 Test(loss, netlink_stalled_reader_small_rcvbuf, .timeout = 120)
@@ -535,24 +462,24 @@ Test(periodic, light_pass_ends_what_no_event_will, .timeout = 60)
 		       .reconcile_interval_ns = 200000000ull);
 	struct proccache_sensor_stats st = { .sz = sizeof(st) };
 	struct proccache_process *p;
-	struct proccache *pc;
+	struct proccache *cache;
 	int err;
 
 	NEED_ROOT();
-	pc = new_cache();
-	err = proccache__sensor_start(pc, &so);
+	cache = other_cache();
+	err = proccache__sensor_start(cache, &so);
 	cr_assert_eq(err, 0, "%s", strerror(-err));
 	/* a process the cache believes in and the kernel will never end */
-	ingest_exec(pc, FAKE_PID, 1000, 1000, "/ghost", 0);
-	pump(pc, 700);
-	p = proccache__lookup_pid(pc, FAKE_PID);
+	ingest_exec(cache, FAKE_PID, 1000, 1000, "/ghost", 0);
+	pump_for(cache, 700);
+	p = proccache__lookup_pid(cache, FAKE_PID);
 	cr_expect_null(p, "the periodic pass did not end the ghost");
 	proccache_process__unref(p);
-	cr_assert_eq(proccache__sensor_stats(pc, &st), 0);
+	cr_assert_eq(proccache__sensor_stats(cache, &st), 0);
 	cr_expect_geq(st.reconciliations, 2);
 	cr_expect_geq(st.reconcile_exited, 1);
 	cr_expect_eq(st.lost, 0);
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 Test(periodic, off_by_default, .timeout = 60)
@@ -560,17 +487,17 @@ Test(periodic, off_by_default, .timeout = 60)
 	PROCCACHE_OPTS(proccache_sensor_opts, so, .backend = PROCCACHE_BACKEND_NETLINK);
 	struct proccache_sensor_stats st = { .sz = sizeof(st) };
 	struct proccache_process *p;
-	struct proccache *pc;
+	struct proccache *cache;
 
 	NEED_ROOT();
-	pc = new_cache();
-	cr_assert_eq(proccache__sensor_start(pc, &so), 0);
-	ingest_exec(pc, FAKE_PID, 1000, 1000, "/ghost", 0);
-	pump(pc, 500);
-	p = proccache__lookup_pid(pc, FAKE_PID);
+	cache = other_cache();
+	cr_assert_eq(proccache__sensor_start(cache, &so), 0);
+	ingest_exec(cache, FAKE_PID, 1000, 1000, "/ghost", 0);
+	pump_for(cache, 500);
+	p = proccache__lookup_pid(cache, FAKE_PID);
 	cr_expect_not_null(p);
 	proccache_process__unref(p);
-	cr_assert_eq(proccache__sensor_stats(pc, &st), 0);
+	cr_assert_eq(proccache__sensor_stats(cache, &st), 0);
 	cr_expect_eq(st.reconciliations, 0);
-	proccache__free(pc);
+	proccache__free(cache);
 }

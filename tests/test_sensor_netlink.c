@@ -31,13 +31,12 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "netlink_kmsg.h"
 #include "netlink_wire.h"
 #include "sensor.h"
 #include "sensor_netlink.h"
+#include "sensor_harness.h"
 #include "sensor_scenarios.h"
-
-#define WAIT_MS 10000
-#define NOBODY 65534
 
 /* ---- the shared scenarios, on both backends ----------------------------- */
 
@@ -53,273 +52,22 @@ SC_SCENARIOS(ON_BPF)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static char logbuf[1 << 15];
-static size_t loglen;
-
-static void log_sink(enum proccache_log_level level, const char *msg,
-		     void *userdata)
-{
-	size_t n = strlen(msg);
-
-	(void)userdata;
-	if (getenv("PC_TEST_LOG"))
-		fprintf(stderr, "[%d] %s\n", level, msg);
-	if (level <= PROCCACHE_LOG_INFO && loglen + n + 2 < sizeof(logbuf)) {
-		memcpy(logbuf + loglen, msg, n);
-		loglen += n;
-		logbuf[loglen++] = '\n';
-		logbuf[loglen] = '\0';
-	}
-}
-
-#define NEED_ROOT()                                                            \
-	do {                                                                   \
-		if (geteuid() != 0) {                                          \
-			fprintf(stderr, "SKIPPED %s: needs root\n", __func__); \
-			cr_skip_test("needs root to run a kernel sensor");     \
-		}                                                              \
-	} while (0)
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static struct proccache *new_started(uint32_t backend, int *ret_err)
-{
-	PROCCACHE_OPTS(proccache_opts, o, .grace_ns = 600ull * 1000000000ull);
-	PROCCACHE_OPTS(proccache_sensor_opts, so, .backend = backend);
-	struct proccache *pc;
-
-	proccache_set_log(log_sink, NULL);
-	pc = proccache__new(&o);
-	cr_assert_not_null(pc);
-	*ret_err = proccache__sensor_start(pc, &so);
-	return pc;
-}
-
 static struct proccache *start_netlink(void)
 {
 	int err;
-	struct proccache *pc = new_started(PROCCACHE_BACKEND_NETLINK, &err);
+	struct proccache *nl = other_started(PROCCACHE_BACKEND_NETLINK, &err);
 
 	cr_assert_eq(err, 0, "netlink start: %s\n%s", strerror(-err), logbuf);
-	return pc;
-}
-
-/* Poll @pc until @pid has a live entry whose flags include @flags. */
-static struct proccache_process *wait_live(struct proccache *pc, pid_t pid,
-					   uint32_t flags)
-{
-	uint64_t deadline = now_ms() + WAIT_MS;
-	struct proccache_process *p;
-
-	for (;;) {
-		p = proccache__lookup_pid(pc, (uint32_t)pid);
-		if (p && (proccache_process__flags(p) & flags) == flags)
-			return p;
-		proccache_process__unref(p);
-		cr_assert_lt(now_ms(), deadline, "pid %d never became live", pid);
-		proccache__sensor_poll(pc, 20);
-	}
-}
-
-static void pump(struct proccache *pc, unsigned int ms)
-{
-	for (uint64_t until = now_ms() + ms; now_ms() < until;)
-		proccache__sensor_poll(pc, 20);
-}
-
-static struct proccache_sensor_stats stats_of(struct proccache *pc)
-{
-	struct proccache_sensor_stats st = { .sz = sizeof(st) };
-
-	cr_assert_eq(proccache__sensor_stats(pc, &st), 0);
-	return st;
-}
-
-/* A child that waits on a pipe: "sh -c 'read x' TAG". */
-static pid_t held_sh(const char *tag, int *ret_go)
-{
-	int fds[2];
-	pid_t pid;
-
-	cr_assert_eq(pipe(fds), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(fds[0], STDIN_FILENO);
-		close(fds[1]);
-		execl("/bin/sh", "sh", "-c", "read x", tag, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[0]);
-	*ret_go = fds[1];
-	return pid;
-}
-
-static void release(pid_t pid, int go)
-{
-	int status;
-
-	cr_assert_eq(write(go, "\n", 1), 1);
-	close(go);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-}
-
-/* ---- the decoder: no privileges -------------------------------------------- */
-
-/* struct cn_msg without its flexible array, to embed. */
-struct cn_head {
-	struct cb_id id;
-	__u32 seq, ack;
-	__u16 len, flags;
-};
-
-_Static_assert(sizeof(struct cn_head) == sizeof(struct cn_msg), "cn_msg's header");
-
-/* A datagram as the kernel sends it. */
-struct kmsg {
-	struct nlmsghdr nlh;
-	struct cn_head cn;
-	struct proc_event ev;
-} __attribute__((packed));
-
-static struct kmsg kmsg(uint32_t what)
-{
-	struct kmsg m;
-
-	memset(&m, 0, sizeof(m));
-	m.nlh.nlmsg_len = sizeof(m);
-	m.nlh.nlmsg_type = NLMSG_DONE;
-	m.cn.id.idx = CN_IDX_PROC;
-	m.cn.id.val = CN_VAL_PROC;
-	m.cn.len = sizeof(m.ev);
-	m.ev.what = what;
-	m.ev.timestamp_ns = 123456789;
-	return m;
-}
-
-Test(decoder, kernel_messages_decode)
-{
-	struct kmsg m = kmsg(PROC_EVENT_FORK);
-	struct pc_nl_event e;
-
-	_Static_assert(sizeof(struct kmsg) == 76, "the kernel's datagram size");
-	m.ev.event_data.fork.parent_pid = 10;
-	m.ev.event_data.fork.parent_tgid = 10;
-	m.ev.event_data.fork.child_pid = 11;
-	m.ev.event_data.fork.child_tgid = 11;
-	cr_assert_eq(pc_nl_decode(&m, sizeof(m), 0, &e), 0);
-	cr_expect_eq(e.what, PROC_EVENT_FORK);
-	cr_expect_eq(e.pid, 11);
-	cr_expect_eq(e.ptgid, 10);
-	cr_expect_eq(e.ts, 123456789);
-
-	m = kmsg(PROC_EVENT_EXIT);
-	m.ev.event_data.exit.process_pid = 12;
-	m.ev.event_data.exit.process_tgid = 12;
-	m.ev.event_data.exit.exit_code = 3 << 8;
-	m.ev.event_data.exit.exit_signal = 17;
-	cr_assert_eq(pc_nl_decode(&m, sizeof(m), 0, &e), 0);
-	cr_expect_eq(e.exit_code, 3 << 8);
-
-	m = kmsg(PROC_EVENT_UID);
-	m.ev.event_data.id.process_pid = 13;
-	m.ev.event_data.id.process_tgid = 13;
-	m.ev.event_data.id.r.ruid = 1000;
-	m.ev.event_data.id.e.euid = 0;
-	cr_assert_eq(pc_nl_decode(&m, sizeof(m), 0, &e), 0);
-	cr_expect_eq(e.id_real, 1000);
-	cr_expect_eq(e.id_eff, 0);
-
-	m = kmsg(PROC_EVENT_NONE);
-	m.cn.ack = 77;
-	cr_assert_eq(pc_nl_decode(&m, sizeof(m), 0, &e), 0);
-	cr_expect_eq(e.ack, 77);
-}
-
-Test(decoder, only_the_kernel_is_heard)
-{
-	struct kmsg m = kmsg(PROC_EVENT_EXEC);
-	struct pc_nl_event e = { .pid = 99 };
-
-	m.ev.event_data.exec.process_pid = 5;
-	m.ev.event_data.exec.process_tgid = 5;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 1234, &e), -EPERM);
-	cr_expect_eq(e.pid, 99, "untouched on failure");
-}
-
-Test(decoder, insane_sizes_and_fields_are_rejected)
-{
-	struct kmsg good = kmsg(PROC_EVENT_EXEC), m;
-	char two[2 * sizeof(struct kmsg)];
-	struct pc_nl_event e;
-
-	good.ev.event_data.exec.process_pid = 5;
-	good.ev.event_data.exec.process_tgid = 5;
-	cr_assert_eq(pc_nl_decode(&good, sizeof(good), 0, &e), 0);
-
-	/* datagram shorter than the headers say, or longer */
-	cr_expect_eq(pc_nl_decode(&good, sizeof(good) - 1, 0, &e), -EBADMSG);
-	cr_expect_eq(pc_nl_decode(&good, 10, 0, &e), -EBADMSG);
-	memcpy(two, &good, sizeof(good));
-	memcpy(two + sizeof(good), &good, sizeof(good));
-	cr_expect_eq(pc_nl_decode(two, sizeof(two), 0, &e), -EBADMSG,
-		     "a second message hidden behind the first");
-	m = good;
-	m.nlh.nlmsg_len = sizeof(m) + 8;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
-	/* connector length disagreeing with the netlink one */
-	m = good;
-	m.cn.len = sizeof(m.ev) - 4;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
-	/* too short for the event it claims */
-	m = good;
-	m.ev.what = PROC_EVENT_FORK;
-	m.cn.len = 16 + 8;
-	m.nlh.nlmsg_len = NLMSG_HDRLEN + sizeof(m.cn) + m.cn.len;
-	cr_expect_eq(pc_nl_decode(&m, m.nlh.nlmsg_len, 0, &e), -EBADMSG);
-	/* other connectors, other message types, a sender pid in the header */
-	m = good;
-	m.cn.id.idx = CN_IDX_PROC + 1;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
-	m = good;
-	m.cn.id.val = 2;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
-	m = good;
-	m.nlh.nlmsg_type = NLMSG_ERROR;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
-	m = good;
-	m.nlh.nlmsg_pid = 4242;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
-	/* pids out of range, exit status out of range */
-	m = good;
-	m.ev.event_data.exec.process_tgid = 0;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
-	m = good;
-	m.ev.event_data.exec.process_pid = -5;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
-	m = good;
-	m.ev.event_data.exec.process_pid = (int)PC_NL_PID_LIMIT;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
-	m = kmsg(PROC_EVENT_EXIT);
-	m.ev.event_data.exit.process_pid = 5;
-	m.ev.event_data.exit.process_tgid = 5;
-	m.ev.event_data.exit.exit_code = 0x10000;
-	cr_expect_eq(pc_nl_decode(&m, sizeof(m), 0, &e), -EBADMSG);
+	return nl;
 }
 
 /* ---- what only the proc connector has ------------------------------------- */
 
-static uint32_t sensor_port(struct proccache *pc)
+static uint32_t sensor_port(struct proccache *cache)
 {
 	struct sockaddr_nl addr;
 	socklen_t len = sizeof(addr);
-	int sock = pc_sensor_netlink_socket(pc_sensor_backend(pc));
+	int sock = pc_sensor_netlink_socket(pc_sensor_backend(cache));
 
 	cr_assert_geq(sock, 0);
 	cr_assert_eq(getsockname(sock, (struct sockaddr *)&addr, &len), 0);
@@ -346,15 +94,15 @@ Test(netlink, forged_messages_are_rejected_and_counted, .timeout = 60)
 	int go, sock, sent = 0;
 
 	NEED_ROOT();
-	struct proccache *pc = start_netlink();
+	struct proccache *cache = start_netlink();
 
 	victim = held_sh("pc-forge-victim", &go);
-	p = wait_live(pc, victim, PROCCACHE_F_EXECVE);
+	p = wait_live(cache, victim, PROCCACHE_F_EXECVE);
 	key = proccache_process__key(p);
 	proccache_process__unref(p);
-	pump(pc, 50);
-	before = stats_of(pc);
-	port = sensor_port(pc);
+	pump_for(cache, 50);
+	before = stats_of(cache);
+	port = sensor_port(cache);
 
 	/* Any local process may unicast to our port. */
 	sock = socket(AF_NETLINK, SOCK_DGRAM, NETLINK_CONNECTOR);
@@ -377,18 +125,18 @@ Test(netlink, forged_messages_are_rejected_and_counted, .timeout = 60)
 	send_to(sock, port, junk, sizeof(junk)), sent++;
 	close(sock);
 
-	pump(pc, 200);
-	after = stats_of(pc);
+	pump_for(cache, 200);
+	after = stats_of(cache);
 	cr_expect_eq(after.foreign - before.foreign, (uint64_t)sent,
 		     "forged messages counted: %llu of %d",
 		     (unsigned long long)(after.foreign - before.foreign), sent);
-	p = proccache__lookup_pid(pc, (uint32_t)victim);
+	p = proccache__lookup_pid(cache, (uint32_t)victim);
 	cr_assert_not_null(p, "a forged exit ended the victim");
 	cr_expect(proccache_process__key(p).ktime == key.ktime,
 		  "a forged exec replaced the victim's image");
 	proccache_process__unref(p);
 	release(victim, go);
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 static void *thread_noop(void *arg)
@@ -420,28 +168,28 @@ static void thread_storm(int n)
 Test(netlink, thread_events_are_dropped_in_the_kernel, .timeout = 60)
 {
 	NEED_ROOT();
-	struct proccache *pc = start_netlink();
+	struct proccache *cache = start_netlink();
 
 	thread_storm(300);
-	pump(pc, 200);
-	cr_expect_eq(pc_sensor_netlink_unfiltered(pc_sensor_backend(pc)), 0,
+	pump_for(cache, 200);
+	cr_expect_eq(pc_sensor_netlink_unfiltered(pc_sensor_backend(cache)), 0,
 		     "thread events reached user space despite the socket filter");
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 Test(netlink, without_the_filter_thread_events_reach_user_space, .timeout = 60)
 {
 	NEED_ROOT();
 	pc_sensor_netlink_no_filter = true;
-	struct proccache *pc = start_netlink();
+	struct proccache *cache = start_netlink();
 
 	thread_storm(300);
-	pump(pc, 200);
+	pump_for(cache, 200);
 	/* the control: proves the test above can fail */
-	cr_expect_geq(pc_sensor_netlink_unfiltered(pc_sensor_backend(pc)), 600,
+	cr_expect_geq(pc_sensor_netlink_unfiltered(pc_sensor_backend(cache)), 600,
 		      "300 thread forks and exits, %llu seen",
-		      (unsigned long long)pc_sensor_netlink_unfiltered(pc_sensor_backend(pc)));
-	proccache__free(pc);
+		      (unsigned long long)pc_sensor_netlink_unfiltered(pc_sensor_backend(cache)));
+	proccache__free(cache);
 }
 
 /* Same process, both sensors at once: keys of the same form. */
@@ -458,7 +206,7 @@ Test(netlink, keys_match_the_bpf_sensor, .timeout = 60)
 
 	NEED_ROOT();
 	nl = start_netlink();
-	bpf = new_started(PROCCACHE_BACKEND_BPF, &err);
+	bpf = other_started(PROCCACHE_BACKEND_BPF, &err);
 	cr_assert_eq(err, 0, "bpf start: %s", strerror(-err));
 	pid = held_sh("pc-both-sensors", &go);
 	pn = wait_live(nl, pid, PROCCACHE_F_EXECVE);
@@ -521,72 +269,72 @@ static void forbid_bpf(void)
 Test(selection, auto_falls_back_to_netlink_and_says_why, .timeout = 60)
 {
 	struct proccache_sensor_stats st;
-	struct proccache *pc;
+	struct proccache *cache;
 	pid_t pid;
 	int go, err;
 
 	NEED_ROOT();
 	forbid_bpf();
-	pc = new_started(PROCCACHE_BACKEND_AUTO, &err);
+	cache = other_started(PROCCACHE_BACKEND_AUTO, &err);
 	cr_assert_eq(err, 0, "auto start: %s\n%s", strerror(-err), logbuf);
-	cr_expect_str_eq(proccache__sensor_backend(pc), "netlink");
-	st = stats_of(pc);
+	cr_expect_str_eq(proccache__sensor_backend(cache), "netlink");
+	st = stats_of(cache);
 	cr_expect_eq(st.backend, PROCCACHE_BACKEND_NETLINK);
 	cr_expect_eq(st.fallback_errno, -EPERM);
 	cr_expect_not_null(strstr(logbuf, "falling back to the netlink"), "%s", logbuf);
 	pid = held_sh("pc-fallback", &go);
-	proccache_process__unref(wait_live(pc, pid, PROCCACHE_F_EXECVE));
+	proccache_process__unref(wait_live(cache, pid, PROCCACHE_F_EXECVE));
 	release(pid, go);
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 Test(selection, explicit_bpf_fails_instead_of_falling_back, .timeout = 60)
 {
-	struct proccache *pc;
+	struct proccache *cache;
 	int err;
 
 	NEED_ROOT();
 	forbid_bpf();
-	pc = new_started(PROCCACHE_BACKEND_BPF, &err);
+	cache = other_started(PROCCACHE_BACKEND_BPF, &err);
 	cr_expect_eq(err, -EPERM, "%s", strerror(-err));
-	cr_expect_null(proccache__sensor_backend(pc));
+	cr_expect_null(proccache__sensor_backend(cache));
 	cr_expect_null(strstr(logbuf, "netlink"), "no fallback: %s", logbuf);
-	proccache__free(pc);
+	proccache__free(cache);
 }
 
 Test(selection, auto_prefers_bpf, .timeout = 60)
 {
 	struct proccache_sensor_stats st;
-	struct proccache *pc;
+	struct proccache *cache;
 	int err;
 
 	NEED_ROOT();
-	pc = new_started(PROCCACHE_BACKEND_AUTO, &err);
+	cache = other_started(PROCCACHE_BACKEND_AUTO, &err);
 	cr_assert_eq(err, 0, "%s", strerror(-err));
-	cr_expect_str_eq(proccache__sensor_backend(pc), "bpf");
-	st = stats_of(pc);
+	cr_expect_str_eq(proccache__sensor_backend(cache), "bpf");
+	st = stats_of(cache);
 	cr_expect_eq(st.backend, PROCCACHE_BACKEND_BPF);
 	cr_expect_eq(st.fallback_errno, 0);
-	cr_expect_eq(proccache__sensor_exec_map_fd(pc) >= 0, true);
-	proccache__free(pc);
+	cr_expect_eq(proccache__sensor_exec_map_fd(cache) >= 0, true);
+	proccache__free(cache);
 }
 
 Test(selection, explicit_netlink, .timeout = 60)
 {
 	struct proccache_sensor_stats st;
-	struct proccache *pc;
+	struct proccache *cache;
 
 	NEED_ROOT();
-	pc = start_netlink();
-	st = stats_of(pc);
+	cache = start_netlink();
+	st = stats_of(cache);
 	cr_expect_eq(st.backend, PROCCACHE_BACKEND_NETLINK);
 	cr_expect_eq(st.fallback_errno, 0);
-	cr_expect_eq(proccache__sensor_exec_map_fd(pc), -ENODEV);
-	cr_expect_geq(proccache__sensor_fd(pc), 0);
-	cr_expect_eq(proccache__sensor_start(pc, NULL), -EALREADY);
-	proccache__sensor_stop(pc);
-	cr_expect_null(proccache__sensor_backend(pc));
-	proccache__free(pc);
+	cr_expect_eq(proccache__sensor_exec_map_fd(cache), -ENODEV);
+	cr_expect_geq(proccache__sensor_fd(cache), 0);
+	cr_expect_eq(proccache__sensor_start(cache, NULL), -EALREADY);
+	proccache__sensor_stop(cache);
+	cr_expect_null(proccache__sensor_backend(cache));
+	proccache__free(cache);
 }
 
 /* Without privileges the kernel decides: 6.6 and later let anyone listen;
@@ -599,18 +347,18 @@ Test(selection, unprivileged_netlink_works_or_says_why, .timeout = 60)
 	NEED_ROOT();
 	pid = fork();
 	if (pid == 0) {
-		struct proccache *pc;
+		struct proccache *cache;
 		int err;
 
 		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
 		    setresuid(NOBODY, NOBODY, NOBODY))
 			_exit(2);
-		pc = new_started(PROCCACHE_BACKEND_NETLINK, &err);
+		cache = other_started(PROCCACHE_BACKEND_NETLINK, &err);
 		if (err == -EPERM)
 			_exit(strstr(logbuf, "CAP_NET_ADMIN") ? 0 : 3);
 		if (err)
 			_exit(4);
-		proccache__free(pc);
+		proccache__free(cache);
 		_exit(0);
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
@@ -630,14 +378,14 @@ static struct storm_seen *storm;
 static size_t nstorm, capstorm;
 static uint8_t execs_since_fork[PC_NL_PID_LIMIT];
 
-static int on_storm_exec(struct proccache *pc, const struct proccache_event *ev,
+static int on_storm_exec(struct proccache *cache, const struct proccache_event *ev,
 			 const struct proccache_process *p,
 			 const struct proccache_process *parent, void *userdata)
 {
 	size_t len;
 	const char *args;
 
-	(void)pc;
+	(void)cache;
 	(void)parent;
 	(void)userdata;
 	if (ev->type == PROCCACHE_EVENT_CLONE) {
@@ -674,16 +422,16 @@ static struct storm_result exec_storm(int iters, const char *usec)
 	const char *exe = getenv("PC_STORM_EXEC");
 	const int workers = 2, chain = 3;
 	struct storm_result r = { 0 };
-	struct proccache *pc;
+	struct proccache *cache;
 
 	NEED_ROOT();
 	if (!exe || access(exe, X_OK))
 		cr_skip_test("PC_STORM_EXEC is not set (meson test sets it)");
-	pc = start_netlink();
-	cr_assert_not_null(proccache__subscribe(pc, PROCCACHE_EVENT_EXEC |
+	cache = start_netlink();
+	cr_assert_not_null(proccache__subscribe(cache, PROCCACHE_EVENT_EXEC |
 							    PROCCACHE_EVENT_CLONE,
 						on_storm_exec, NULL, NULL));
-	cr_assert_eq(proccache__sensor_thread_start(pc), 0);
+	cr_assert_eq(proccache__sensor_thread_start(cache), 0);
 	for (int w = 0; w < workers; w++) {
 		if (fork() == 0) {
 			for (int i = 0; i < iters; i++) {
@@ -703,7 +451,7 @@ static struct storm_result exec_storm(int iters, const char *usec)
 	for (int w = 0; w < workers; w++)
 		wait(NULL);
 	usleep(500000);
-	cr_assert_eq(proccache__sensor_thread_stop(pc), 0);
+	cr_assert_eq(proccache__sensor_thread_stop(cache), 0);
 
 	for (size_t i = 0; i < nstorm; i++) {
 		char tag[32];
@@ -722,7 +470,7 @@ static struct storm_result exec_storm(int iters, const char *usec)
 	}
 	cr_log_info("storm, images living %s us: %zu execs with their own args, %zu without (vanished), %zu wrong",
 		    usec, r.ok, r.none, r.wrong);
-	proccache__free(pc);
+	proccache__free(cache);
 	return r;
 }
 
