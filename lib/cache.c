@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "opts.h"
 
 #define DEFAULT_MAX_ENTRIES 65536u
@@ -356,11 +357,8 @@ struct proccache_process *pc_node_snapshot_ref(struct pc_node *n)
 
 static uint64_t boottime_ns(void *userdata)
 {
-	struct timespec ts;
-
 	(void)userdata;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return pc_clock_ns(CLOCK_BOOTTIME);
 }
 
 uint64_t pc_now(const struct proccache *pc)
