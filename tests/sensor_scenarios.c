@@ -1168,6 +1168,54 @@ void sc_options_may_be_freed_after_start(const struct sc_backend *b)
 	let_go(&h, 0);
 }
 
+/* What /proc/self/fd/@fd points at ("anon_inode:[eventpoll]", ...). */
+static void fd_target(int fd, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, len - 1);
+	cr_assert_gt(n, 0, "fd %d: %s", fd, strerror(errno));
+	buf[n] = '\0';
+}
+
+/*
+ * proccache__sensor_fd() is the runner's one epoll set: exactly two fds,
+ * the backend's own (the ring map, or the socket) and one timer, neither of
+ * them an epoll set. An event wakes the host through one level. (It was an
+ * epoll set of an epoll set: reconciliation's around netlink's or libbpf's.)
+ */
+void sc_sensor_fd_is_one_flat_epoll_set(const struct sc_backend *b)
+{
+	char path[64], line[256], target[128];
+	int fd, watched = 0, timers = 0;
+	FILE *f;
+
+	start(b);
+	fd = proccache__sensor_fd(pc);
+	cr_assert_geq(fd, 0);
+	fd_target(fd, target, sizeof(target));
+	cr_assert_str_eq(target, "anon_inode:[eventpoll]");
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		int tfd;
+
+		if (sscanf(line, "tfd: %d", &tfd) != 1)
+			continue;
+		watched++;
+		fd_target(tfd, target, sizeof(target));
+		cr_expect_str_neq(target, "anon_inode:[eventpoll]",
+				  "fd %d in the sensor's epoll set is an epoll set", tfd);
+		timers += !strcmp(target, "anon_inode:[timerfd]");
+	}
+	fclose(f);
+	cr_expect_eq(watched, 2, "%d fds in the sensor's epoll set", watched);
+	cr_expect_eq(timers, 1, "%d timers in the sensor's epoll set", timers);
+}
+
 void sc_counters(const struct sc_backend *b)
 {
 	struct proccache_sensor_stats st = { .sz = sizeof(st) };

@@ -77,6 +77,7 @@ extern const struct sc_backend sc_bpf, sc_netlink;
 	X(host_pid_reuse_gives_distinct_exec_ids)                              \
 	X(library_thread_drives_the_sensor)                                    \
 	X(options_may_be_freed_after_start)                                    \
+	X(sensor_fd_is_one_flat_epoll_set)                                     \
 	X(counters)
 
 #define SC_DECLARE(name) void sc_##name(const struct sc_backend *b);
