@@ -241,12 +241,12 @@ Test(settle, force_decides_everything_at_once)
 Test(settle, upto_stops_at_the_numbered_item)
 {
 	struct pc_nl_item *a = item(PC_NL_CREDS, 5, 100 * MS);
+	uint64_t upto = a->seqno, wake;
 	enum pc_nl_verdict v;
-	uint64_t wake;
 
 	item(PC_NL_CREDS, 6, 100 * MS);
-	cr_expect_eq(pc_nl_fifo_next(&q, 100 * MS, false, a->seqno, &v, &wake), a);
+	cr_expect_eq(pc_nl_fifo_next(&q, 100 * MS, false, upto, &v, &wake), a);
 	pc_nl_item_free(a);
-	cr_expect_null(pc_nl_fifo_next(&q, 100 * MS, false, a->seqno, &v, &wake));
+	cr_expect_null(pc_nl_fifo_next(&q, 100 * MS, false, upto, &v, &wake));
 	cr_expect_eq(wake, 0, "nothing to wait for: the rest is past upto");
 }
