@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Container ID from a cgroup path (pc_container_id_from_cgroup,
- * lib/procfs.c). What it returns is lower-case hex, 12 to 64 digits, found
- * in the path, or nothing; a buffer too small fails whole.
+ * lib/procfs_parse.c). What it returns is lower-case hex, 12 to 64
+ * digits, found in the path, or nothing; a buffer too small fails whole.
  */
 #include "fuzz.h"
 #include "procfs.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The netlink sensor's datagram decoder (pc_nl_decode,
- * lib/sensor_netlink.c): the input is one datagram as recv() returns it.
+ * lib/netlink_wire.c): the input is one datagram as recv() returns it.
  * An accepted one carries sane pids for the events the sensor uses.
  */
 #include <linux/cn_proc.h>

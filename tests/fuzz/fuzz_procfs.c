@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The /proc parsers (lib/procfs.c). They are static, so each target drives
- * the closest callable functions, pc_procfs_read(), _start_time(), _list()
+ * The /proc parsers (lib/procfs_parse.c) as the reads use them
+ * (lib/procfs_read.c, lib/procfs_scan.c): each target drives the
+ * closest callable functions, pc_procfs_read(), _start_time(), _list()
  * and _scan(), on a fake proc root whose one file is the fuzz input; the
  * other files are a real process's, in their shape. PROC_FILE (set by
  * tests/fuzz/meson.build) names the file: stat, status, cgroup, cmdline,
