@@ -4,10 +4,18 @@
  * to one ring buffer in one global order, and a tgid -> exec key map. See
  * docs/sensor-bpf.md for the rules; bpf/events.h for the record layout.
  *
- * Two program sets share the handlers: tp_btf (preferred) and the classic
- * tracepoints (loaded only when tp_btf cannot be). Kernel memory is read
- * with CO-RE probe reads throughout, so the handlers do not care which set
- * called them.
+ * Three program sets share the handlers, one loaded per kernel (the
+ * loader probes which; docs/sensor-bpf.md has the table):
+ *   - pc_*_btf:   tp_btf with deferred wake-ups through a bpf_timer (5.15+);
+ *   - pc_*_btf_k: tp_btf with the kernel's wake-up per record, no timer and
+ *                 no BPF-to-BPF call (5.8 to 5.14: the timer callback is a
+ *                 subprogram, which 5.10 cannot load in tp_btf programs);
+ *   - pc_*_tp:    the classic tracepoints (no tp_btf at all).
+ * Kernel memory is read with CO-RE probe reads throughout, so the handlers
+ * do not care which set called them. Variable lengths handed to helpers
+ * are clamped by clamp() in the register the helper gets, so verifiers
+ * that cannot link a tested copy to the used one (5.10, 6.1) see the
+ * bound too.
  */
 #include "vmlinux_min.h"
 
@@ -104,6 +112,22 @@ struct {
 static __always_inline void count(__u64 *counter)
 {
 	__sync_fetch_and_add(counter, 1);
+}
+
+/*
+ * @v, at most @max, tested and set in the one register that is then used.
+ * Written in C, the compiler may test one copy and use another, or let a
+ * branch on a related value (args_size > 4 GiB) leave an impossible state
+ * behind; 5.10 and 6.1 verifiers then see an unbounded length. @max must
+ * be a constant at load time (a .rodata value, a literal).
+ */
+static __always_inline __u64 clamp(__u64 v, __u64 max)
+{
+	asm volatile("if %[v] <= %[max] goto +1\n\t"
+		     "%[v] = %[max]"
+		     : [v] "+r"(v)
+		     : [max] "r"(max));
+	return v;
 }
 
 /*
@@ -420,7 +444,8 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 	struct vfsmount *root_mnt;
 	__u64 arg_start, arg_end, args_size, len;
 	__u32 cpu = bpf_get_smp_processor_id();
-	__u32 tgid, rp_tgid, flags = 0, off, total;
+	__u32 tgid, rp_tgid, flags = 0, off;
+	__u64 total;
 	char *data;
 
 	rec = bpf_map_lookup_elem(&pc_scratch, &cpu);
@@ -495,18 +520,16 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 	arg_start = BPF_CORE_READ(mm, arg_start);
 	arg_end = BPF_CORE_READ(mm, arg_end);
 	args_size = arg_end > arg_start ? arg_end - arg_start : 0;
-	len = args_size;
-	if (len > pc_args_max) {
-		len = pc_args_max;
+	rec->args_size = args_size > 0xffffffffULL ? 0xffffffffU : args_size;
+	if (args_size > pc_args_max)
 		flags |= PC_EXEC_F_ARGS_TRUNC;
-	}
+	len = clamp(args_size, pc_args_max);
 	off = (reread(&rec->binary_len) + reread(&rec->cwd_len) +
 	       reread(&rec->cgroup_len)) & (PC_VAR_AREA - 1);
 	if (len && bpf_probe_read_user(data + off, len, (void *)arg_start)) {
 		flags |= PC_EXEC_F_ARGS_ERR;
 		len = 0;
 	}
-	rec->args_size = args_size > 0xffffffffULL ? 0xffffffffU : args_size;
 	rec->args_len = len;
 	rec->flags = flags;
 
@@ -528,7 +551,8 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 			count(&pc_map_errors);
 	}
 
-	total = sizeof(*rec) + off + len;
+	total = clamp(sizeof(*rec) + off + len,
+		      sizeof(*rec) + PC_VAR_AREA + pc_args_max);
 	rec->hdr.type = PC_REC_EXEC;
 	rec->hdr.version = PC_REC_VERSION;
 	rec->hdr.size = total;
@@ -630,6 +654,20 @@ static __always_inline int handle_exit(struct task_struct *task, int group_dead,
 
 /* ---- tp_btf ---------------------------------------------------------- */
 
+/* Linux 6.16 added group_dead to sched_process_exit, to its arguments and
+ * to its classic record in one change: the record's BTF says whether the
+ * second argument exists. On older kernels the branch is dead code and the
+ * verifier never sees the ctx[1] load. */
+static __always_inline int exit_btf(__u64 *ctx, bool adaptive)
+{
+	struct task_struct *task = (void *)ctx[0];
+
+	if (bpf_core_field_exists(struct trace_event_raw_sched_process_exit, group_dead))
+		return handle_exit(task, (__u8)ctx[1] ? 1 : 0, adaptive);
+	return handle_exit(task, -1, adaptive);
+}
+
+/* With the deferred wake-up (bpf_timer, 5.15+). */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pc_fork_btf, struct task_struct *parent, struct task_struct *child)
 {
@@ -644,18 +682,31 @@ int BPF_PROG(pc_exec_btf, struct task_struct *task, pid_t old_pid,
 			   BPF_CORE_READ(bprm, filename), true);
 }
 
-/* Linux 6.16 added group_dead to this tracepoint, to its arguments and to
- * its classic record in one change: the record's BTF says whether the
- * second argument exists. On older kernels the branch is dead code and the
- * verifier never sees the ctx[1] load. */
 SEC("tp_btf/sched_process_exit")
 int pc_exit_btf(__u64 *ctx)
 {
-	struct task_struct *task = (void *)ctx[0];
+	return exit_btf(ctx, true);
+}
 
-	if (bpf_core_field_exists(struct trace_event_raw_sched_process_exit, group_dead))
-		return handle_exit(task, (__u8)ctx[1] ? 1 : 0, true);
-	return handle_exit(task, -1, true);
+/* The kernel's wake-ups: no timer, no subprogram. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pc_fork_btf_k, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(child, false);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pc_exec_btf_k, struct task_struct *task, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return handle_exec(task, old_pid, BPF_CORE_READ(bprm, file),
+			   BPF_CORE_READ(bprm, filename), false);
+}
+
+SEC("tp_btf/sched_process_exit")
+int pc_exit_btf_k(__u64 *ctx)
+{
+	return exit_btf(ctx, false);
 }
 
 /* ---- classic tracepoints (fallback) ----------------------------------- */

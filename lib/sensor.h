@@ -69,6 +69,7 @@ struct pc_sensor {
 	struct pc_sensor_counters stats;
 	enum proccache_backend backend; /* the one running, set by sensor.c */
 	int fallback_errno; /* auto: why BPF was not used (negative errno) */
+	uint32_t bpf_variant; /* enum proccache_bpf_variant, set by the backend */
 
 	/* the library thread, see proccache__sensor_thread_start() */
 	pthread_t thread;

@@ -35,7 +35,9 @@
 #include "sensor_netlink.h"
 #include "sensor_scenarios.h"
 
-#define WAIT_MS 10000
+/* sensor_harness.c: PC_TEST_TIME_SCALE, the slack of emulated machines. */
+double time_scale(void);
+#define WAIT_MS ((uint64_t)(10000 * time_scale()))
 #define NOBODY 65534
 
 /* ---- the shared scenarios, on both backends ----------------------------- */
