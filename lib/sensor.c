@@ -382,7 +382,7 @@ PROCCACHE_API int proccache__sensor_stats(const struct proccache *pc,
 #undef GET
 	st.backend = (uint32_t)s->backend;
 	st.fallback_errno = s->fallback_errno;
-	st.bpf_variant = s->bpf_variant;
+	st.variant = s->bpf_variant;
 	sz = ret->sz < sizeof(st) ? ret->sz : sizeof(st);
 	/* Only what the caller's struct has room for; its sz stays. */
 	memcpy((char *)ret + sizeof(size_t), (char *)&st + sizeof(size_t),

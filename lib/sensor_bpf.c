@@ -557,15 +557,34 @@ static int load(struct pc_sensor_bpf *b, uint32_t variant)
  * loading it (libbpf cannot probe tracing programs), so load_and_attach()
  * still steps down a set when one fails.
  */
+/*
+ * The BPF ring buffer: 0, -EOPNOTSUPP (logged), or -EPERM. libbpf's probe
+ * answers "no" when bpf() itself is refused (a seccomp filter, an LSM), so
+ * a "no" is checked with a map type every kernel has.
+ */
+static int probe_ringbuf(void)
+{
+	int fd;
+
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0)
+		return 0;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, sizeof(uint32_t),
+			    sizeof(uint32_t), 1, NULL);
+	if (fd < 0 && (errno == EPERM || errno == EACCES))
+		return -EPERM;
+	if (fd >= 0)
+		close(fd);
+	pc_error("sensor: this kernel has no BPF ring buffer (Linux 5.8 or later has it)");
+	return -EOPNOTSUPP;
+}
+
 static int probe_variant(uint32_t *ret)
 {
-	int ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	int err = probe_ringbuf();
 	int timer;
 
-	if (ringbuf == 0) {
-		pc_error("sensor: this kernel has no BPF ring buffer (Linux 5.8 or later has it)");
-		return -EOPNOTSUPP;
-	}
+	if (err)
+		return err;
 	if (pc_sensor_bpf_force_variant) {
 		*ret = pc_sensor_bpf_force_variant;
 		return 0;

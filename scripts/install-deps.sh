@@ -14,6 +14,8 @@ packages=(
 	clang llvm bpftool
 	# tests: Criterion, the ABI baseline, sanitizer runtimes, valgrind
 	libcriterion-dev abigail-tools libclang-rt-14-dev valgrind
+	# tests/kernel-matrix: Debian's kernels under qemu, a busybox initramfs
+	qemu-system-x86 seabios busybox-static cpio xz-utils zstd
 )
 
 as_root=()

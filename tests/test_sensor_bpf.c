@@ -339,7 +339,7 @@ static uint32_t running_variant(void)
 	struct proccache_sensor_stats st = { .sz = sizeof(st) };
 
 	cr_assert_eq(proccache__sensor_stats(pc, &st), 0);
-	return st.bpf_variant;
+	return st.variant;
 }
 
 /* One program set, forced: it loads, says so, and a child's clone, exec

@@ -534,6 +534,7 @@ Test(selection, auto_falls_back_to_netlink_and_says_why, .timeout = 60)
 	st = stats_of(pc);
 	cr_expect_eq(st.backend, PROCCACHE_BACKEND_NETLINK);
 	cr_expect_eq(st.fallback_errno, -EPERM);
+	cr_expect_eq(st.variant, PROCCACHE_BPF_VARIANT_NONE);
 	cr_expect_not_null(strstr(logbuf, "falling back to the netlink"), "%s", logbuf);
 	pid = held_sh("pc-fallback", &go);
 	proccache_process__unref(wait_live(pc, pid, PROCCACHE_F_EXECVE));
@@ -568,6 +569,7 @@ Test(selection, auto_prefers_bpf, .timeout = 60)
 	st = stats_of(pc);
 	cr_expect_eq(st.backend, PROCCACHE_BACKEND_BPF);
 	cr_expect_eq(st.fallback_errno, 0);
+	cr_expect_neq(st.variant, PROCCACHE_BPF_VARIANT_NONE);
 	cr_expect_eq(proccache__sensor_exec_map_fd(pc) >= 0, true);
 	proccache__free(pc);
 }
@@ -582,6 +584,7 @@ Test(selection, explicit_netlink, .timeout = 60)
 	st = stats_of(pc);
 	cr_expect_eq(st.backend, PROCCACHE_BACKEND_NETLINK);
 	cr_expect_eq(st.fallback_errno, 0);
+	cr_expect_eq(st.variant, PROCCACHE_BPF_VARIANT_NONE);
 	cr_expect_eq(proccache__sensor_exec_map_fd(pc), -ENODEV);
 	cr_expect_geq(proccache__sensor_fd(pc), 0);
 	cr_expect_eq(proccache__sensor_start(pc, NULL), -EALREADY);

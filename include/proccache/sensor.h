@@ -39,7 +39,7 @@ enum proccache_backend {
  */
 enum proccache_bpf_variant {
 	PROCCACHE_BPF_VARIANT_NONE = 0,       /**< not the BPF backend */
-	PROCCACHE_BPF_VARIANT_TP_BTF_TIMER = 1, /**< tp_btf, deferred wake-ups (bpf_timer, 5.15+) */
+	PROCCACHE_BPF_VARIANT_TP_BTF_TIMER = 1, /**< tp_btf, deferred wake-ups (BPF timers, 5.15+) */
 	PROCCACHE_BPF_VARIANT_TP_BTF = 2,     /**< tp_btf, the kernel's wake-up per record */
 	PROCCACHE_BPF_VARIANT_TRACEPOINT = 3, /**< classic tracepoints, wake-up per record */
 };
@@ -152,8 +152,9 @@ struct proccache_sensor_stats {
 	uint64_t reconcile_execs;
 	/** Duration of the last pass, ns. */
 	uint64_t reconcile_ns;
-	/** enum proccache_bpf_variant that runs; NONE on netlink. */
-	uint32_t bpf_variant;
+	/** BPF: enum proccache_bpf_variant, the program set that runs;
+	 *  PROCCACHE_BPF_VARIANT_NONE on netlink. */
+	uint32_t variant;
 	uint32_t pad0;
 	size_t : 0;
 };

@@ -23,13 +23,15 @@
 #                     (default /var/cache/proccache-kernels)
 #   KMATRIX_BUILD     build directory with the test programs (default build)
 #   KMATRIX_TIMEOUT   seconds per guest (default 600)
-#   KMATRIX_SCALE     time-limit factor for the tests (default 4)
+#   KMATRIX_SCALE     time-limit factor for the tests (default 8)
 #   KMATRIX_SMP       guest CPUs (default 1: QEMU 7.2 crashes 6.12 with 2)
 #   KMATRIX_MEM       guest memory (default 2G)
 #   KMATRIX_SCOPE     override every line's scope: full or subset
 #   KMATRIX_FILTER    only the sensor tests matching this Criterion
 #                     --filter pattern, with the library's log (debugging:
 #                     KMATRIX_FILTER='sensor_bpf/*' run.sh 6.1)
+#   KMATRIX_SCRIPT    a script (absolute host path) the guest runs with bash
+#                     instead of the suites: anything else to try on a kernel
 #
 # Ends with "kernel-matrix: N passed, N failed, N skipped"; exits non-zero
 # if any kernel failed or was skipped. Guest logs: $KMATRIX_CACHE/logs/.
@@ -41,7 +43,7 @@ cache=${KMATRIX_CACHE:-/var/cache/proccache-kernels}
 build=${KMATRIX_BUILD:-build}
 case "$build" in /*) ;; *) build=$src/$build ;; esac
 timeout_s=${KMATRIX_TIMEOUT:-600}
-scale=${KMATRIX_SCALE:-4}
+scale=${KMATRIX_SCALE:-8}
 smp=${KMATRIX_SMP:-1}
 mem=${KMATRIX_MEM:-2G}
 
@@ -187,7 +189,7 @@ boot() {
 		-machine q35 -cpu max -smp "$smp" -m "$mem" \
 		-nographic -no-reboot -nic none \
 		-kernel "$dir/vmlinuz" -initrd "$dir/initramfs.gz" \
-		-append "console=ttyS0 rdinit=/init panic=-1 oops=panic loglevel=4 kmatrix.src=$src kmatrix.build=$build kmatrix.scope=$scope kmatrix.scale=$scale${KMATRIX_FILTER:+ kmatrix.filter=$KMATRIX_FILTER}" \
+		-append "console=ttyS0 rdinit=/init panic=-1 oops=panic loglevel=4 kmatrix.src=$src kmatrix.build=$build kmatrix.scope=$scope kmatrix.scale=$scale${KMATRIX_FILTER:+ kmatrix.filter=$KMATRIX_FILTER}${KMATRIX_SCRIPT:+ kmatrix.script=$KMATRIX_SCRIPT}" \
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 		</dev/null >"$log" 2>&1 || rc=$?
 	tr -d '\r' <"$log" | grep -E '^(KMATRIX-(KERNEL|SUITE|END)|kmatrix:)' | sed "s/^/  [$name] /"
