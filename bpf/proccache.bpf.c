@@ -97,6 +97,16 @@ struct {
 	__type(value, struct pc_waker);
 } pc_wake SEC(".maps");
 
+/* Exits before Linux 6.16: tgid -> start time of the process whose exit
+ * a thread is reporting, written before the race for the exec map's entry
+ * (see handle_exit()). LRU: a marker is needed only for microseconds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} pc_exited SEC(".maps");
+
 /* One exec record under construction per CPU. Not a per-CPU array, whose
  * values are limited to 32 KiB: a plain array indexed by CPU, sized by the
  * loader (value size for pc_args_max, one entry per possible CPU). The
@@ -604,7 +614,9 @@ static __always_inline int handle_fork(struct task_struct *child, bool adaptive)
  * the tracepoint says whether this thread ended the group, -1 when it does
  * not (before 6.16): then every thread that sees signal->live at zero
  * competes to delete the tgid from the exec map, and only the winner
- * reports.
+ * reports. A thread that comes after the winner's delete finds no entry;
+ * it tells "already reported" from "never in the map" by the pc_exited
+ * marker, which every competitor writes before it tries the delete.
  */
 static __always_inline int handle_exit(struct task_struct *task, int group_dead,
 				       bool adaptive)
@@ -612,7 +624,7 @@ static __always_inline int handle_exit(struct task_struct *task, int group_dead,
 	struct signal_struct *signal = BPF_CORE_READ(task, signal);
 	struct pc_exec_value *v;
 	struct pc_rec_exit *rec;
-	__u64 ktime = 0;
+	__u64 ktime = 0, start = 0;
 	__u32 tgid, status;
 
 	if (group_dead == 0)
@@ -621,10 +633,19 @@ static __always_inline int handle_exit(struct task_struct *task, int group_dead,
 		return 0;
 
 	tgid = BPF_CORE_READ(task, tgid);
+	if (group_dead < 0)
+		start = BPF_CORE_READ(task, group_leader, start_boottime);
 	v = bpf_map_lookup_elem(&pc_execs, &tgid);
 	if (v) {
 		ktime = v->key.ktime;
+		if (group_dead < 0)
+			bpf_map_update_elem(&pc_exited, &tgid, &start, BPF_ANY);
 		if (bpf_map_delete_elem(&pc_execs, &tgid) && group_dead < 0)
+			return 0;
+	} else if (group_dead < 0) {
+		__u64 *done = bpf_map_lookup_elem(&pc_exited, &tgid);
+
+		if (done && *done == start)
 			return 0;
 	}
 
