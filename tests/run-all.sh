@@ -146,6 +146,8 @@ matrix_phase() {
 		's/^kernel-matrix: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out"); then
 		[ "$failed" -eq 0 ] && [ "$skipped" -eq 0 ] && [ "$passed" -gt 0 ] && status=OK
 	fi
+	# No summary line (read sets nothing): the script itself failed.
+	passed=${passed:-0} failed=${failed:-1} skipped=${skipped:-0}
 	rm -f "$out"
 	[ "$status" = OK ] || { exit_code=1; [ "$failed" -gt 0 ] || [ "$skipped" -gt 0 ] || failed=1; }
 	summaries+=("$(printf '%-10s %-4s %3d ok, %3d failed, %3d skipped  (kernels)' \
