@@ -11,7 +11,7 @@
 # 3. build-tsan/  clang, TSan: the 'stress' suite.
 # 4. the kernel matrix (tests/kernel-matrix/run.sh): the sensor and snoop
 #                 suites of build/ under qemu on Debian's 5.10, 6.1 and 6.12
-#                 kernels (about 10 minutes; KMATRIX=0 leaves it out, and
+#                 kernels (6.4 minutes of CPU; KMATRIX=0 leaves it out, and
 #                 the summary says so).
 #
 # Every phase runs even if an earlier one failed; a phase that runs no test

@@ -8,8 +8,9 @@
 #   tests/kernel-matrix/run.sh [NAME...]     # default: every kernels.list line
 #
 # For each kernel: resolve its package with a private apt configuration
-# (bullseye, bookworm and bookworm-backports sources for the download only;
-# nothing is installed on the host), `apt-get download` it, take the
+# (sources for the suites kernels.list names, bullseye, bookworm and
+# bookworm-backports today, for the download only; nothing is installed on
+# the host), `apt-get download` it, take the
 # vmlinuz and the 9p/virtio modules out with dpkg-deb, build an initramfs
 # (static busybox, the modules, tests/kernel-matrix/init), boot with the
 # host's root shared read-only over 9p, and read the results from the
@@ -65,7 +66,9 @@ apt_setup() {
 	mkdir -p "$aptdir"/{lists/partial,archives/partial,etc/apt.conf.d,etc/preferences.d,etc/sources.list.d}
 	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg suite
 	: >"$aptdir/etc/sources.list"
-	for suite in bullseye bookworm bookworm-backports; do
+	# The suites kernels.list names, so that a new line is all a new
+	# kernel needs.
+	for suite in $(awk '!/^[[:space:]]*(#|$)/ { print $2 }' "$here/kernels.list" | sort -u); do
 		echo "deb [signed-by=$keyring] http://deb.debian.org/debian $suite main" \
 			>>"$aptdir/etc/sources.list"
 	done
