@@ -551,13 +551,6 @@ static int load(struct pc_sensor_bpf *b, uint32_t variant)
 }
 
 /*
- * The program set this kernel supports, by probing its features, never
- * its version: the deferred wake-up needs bpf_timer (5.15); everything
- * needs the BPF ring buffer (5.8). Whether tp_btf attaches is learnt by
- * loading it (libbpf cannot probe tracing programs), so load_and_attach()
- * still steps down a set when one fails.
- */
-/*
  * The BPF ring buffer: 0, -EOPNOTSUPP (logged), or -EPERM. libbpf's probe
  * answers "no" when bpf() itself is refused (a seccomp filter, an LSM), so
  * a "no" is checked with a map type every kernel has.
@@ -578,6 +571,13 @@ static int probe_ringbuf(void)
 	return -EOPNOTSUPP;
 }
 
+/*
+ * The program set this kernel supports, by probing its features, never
+ * its version: the deferred wake-up needs bpf_timer (5.15); everything
+ * needs the BPF ring buffer (5.8). Whether tp_btf attaches is learnt by
+ * loading it (libbpf cannot probe tracing programs), so load_and_attach()
+ * still steps down a set when one fails.
+ */
 static int probe_variant(uint32_t *ret)
 {
 	int err = probe_ringbuf();
