@@ -4,10 +4,18 @@
  * to one ring buffer in one global order, and a tgid -> exec key map. See
  * docs/sensor-bpf.md for the rules; bpf/events.h for the record layout.
  *
- * Two program sets share the handlers: tp_btf (preferred) and the classic
- * tracepoints (loaded only when tp_btf cannot be). Kernel memory is read
- * with CO-RE probe reads throughout, so the handlers do not care which set
- * called them.
+ * Three program sets share the handlers, one loaded per kernel (the
+ * loader probes which; docs/sensor-bpf.md has the table):
+ *   - pc_*_btf:   tp_btf with deferred wake-ups through a bpf_timer (5.15+);
+ *   - pc_*_btf_k: tp_btf with the kernel's wake-up per record, no timer and
+ *                 no BPF-to-BPF call (5.8 to 5.14: the timer callback is a
+ *                 subprogram, which 5.10 cannot load in tp_btf programs);
+ *   - pc_*_tp:    the classic tracepoints (no tp_btf at all).
+ * Kernel memory is read with CO-RE probe reads throughout, so the handlers
+ * do not care which set called them. Variable lengths handed to helpers
+ * are clamped by clamp() in the register the helper gets, so verifiers
+ * that cannot link a tested copy to the used one (5.10, 6.1) see the
+ * bound too.
  */
 #include "vmlinux_min.h"
 
@@ -89,6 +97,16 @@ struct {
 	__type(value, struct pc_waker);
 } pc_wake SEC(".maps");
 
+/* Exits before Linux 6.16: tgid -> start time of the process whose exit
+ * a thread is reporting, written before the race for the exec map's entry
+ * (see handle_exit()). LRU: a marker is needed only for microseconds. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} pc_exited SEC(".maps");
+
 /* One exec record under construction per CPU. Not a per-CPU array, whose
  * values are limited to 32 KiB: a plain array indexed by CPU, sized by the
  * loader (value size for pc_args_max, one entry per possible CPU). The
@@ -104,6 +122,22 @@ struct {
 static __always_inline void count(__u64 *counter)
 {
 	__sync_fetch_and_add(counter, 1);
+}
+
+/*
+ * @v, at most @max, tested and set in the one register that is then used.
+ * Written in C, the compiler may test one copy and use another, or let a
+ * branch on a related value (args_size > 4 GiB) leave an impossible state
+ * behind; 5.10 and 6.1 verifiers then see an unbounded length. @max must
+ * be a constant at load time (a .rodata value, a literal).
+ */
+static __always_inline __u64 clamp(__u64 v, __u64 max)
+{
+	asm volatile("if %[v] <= %[max] goto +1\n\t"
+		     "%[v] = %[max]"
+		     : [v] "+r"(v)
+		     : [max] "r"(max));
+	return v;
 }
 
 /*
@@ -420,7 +454,8 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 	struct vfsmount *root_mnt;
 	__u64 arg_start, arg_end, args_size, len;
 	__u32 cpu = bpf_get_smp_processor_id();
-	__u32 tgid, rp_tgid, flags = 0, off, total;
+	__u32 tgid, rp_tgid, flags = 0, off;
+	__u64 total;
 	char *data;
 
 	rec = bpf_map_lookup_elem(&pc_scratch, &cpu);
@@ -495,18 +530,16 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 	arg_start = BPF_CORE_READ(mm, arg_start);
 	arg_end = BPF_CORE_READ(mm, arg_end);
 	args_size = arg_end > arg_start ? arg_end - arg_start : 0;
-	len = args_size;
-	if (len > pc_args_max) {
-		len = pc_args_max;
+	rec->args_size = args_size > 0xffffffffULL ? 0xffffffffU : args_size;
+	if (args_size > pc_args_max)
 		flags |= PC_EXEC_F_ARGS_TRUNC;
-	}
+	len = clamp(args_size, pc_args_max);
 	off = (reread(&rec->binary_len) + reread(&rec->cwd_len) +
 	       reread(&rec->cgroup_len)) & (PC_VAR_AREA - 1);
 	if (len && bpf_probe_read_user(data + off, len, (void *)arg_start)) {
 		flags |= PC_EXEC_F_ARGS_ERR;
 		len = 0;
 	}
-	rec->args_size = args_size > 0xffffffffULL ? 0xffffffffU : args_size;
 	rec->args_len = len;
 	rec->flags = flags;
 
@@ -528,7 +561,8 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 			count(&pc_map_errors);
 	}
 
-	total = sizeof(*rec) + off + len;
+	total = clamp(sizeof(*rec) + off + len,
+		      sizeof(*rec) + PC_VAR_AREA + pc_args_max);
 	rec->hdr.type = PC_REC_EXEC;
 	rec->hdr.version = PC_REC_VERSION;
 	rec->hdr.size = total;
@@ -580,7 +614,9 @@ static __always_inline int handle_fork(struct task_struct *child, bool adaptive)
  * the tracepoint says whether this thread ended the group, -1 when it does
  * not (before 6.16): then every thread that sees signal->live at zero
  * competes to delete the tgid from the exec map, and only the winner
- * reports.
+ * reports. A thread that comes after the winner's delete finds no entry;
+ * it tells "already reported" from "never in the map" by the pc_exited
+ * marker, which every competitor writes before it tries the delete.
  */
 static __always_inline int handle_exit(struct task_struct *task, int group_dead,
 				       bool adaptive)
@@ -588,7 +624,7 @@ static __always_inline int handle_exit(struct task_struct *task, int group_dead,
 	struct signal_struct *signal = BPF_CORE_READ(task, signal);
 	struct pc_exec_value *v;
 	struct pc_rec_exit *rec;
-	__u64 ktime = 0;
+	__u64 ktime = 0, start = 0;
 	__u32 tgid, status;
 
 	if (group_dead == 0)
@@ -597,10 +633,19 @@ static __always_inline int handle_exit(struct task_struct *task, int group_dead,
 		return 0;
 
 	tgid = BPF_CORE_READ(task, tgid);
+	if (group_dead < 0)
+		start = BPF_CORE_READ(task, group_leader, start_boottime);
 	v = bpf_map_lookup_elem(&pc_execs, &tgid);
 	if (v) {
 		ktime = v->key.ktime;
+		if (group_dead < 0)
+			bpf_map_update_elem(&pc_exited, &tgid, &start, BPF_ANY);
 		if (bpf_map_delete_elem(&pc_execs, &tgid) && group_dead < 0)
+			return 0;
+	} else if (group_dead < 0) {
+		__u64 *done = bpf_map_lookup_elem(&pc_exited, &tgid);
+
+		if (done && *done == start)
 			return 0;
 	}
 
@@ -630,6 +675,20 @@ static __always_inline int handle_exit(struct task_struct *task, int group_dead,
 
 /* ---- tp_btf ---------------------------------------------------------- */
 
+/* Linux 6.16 added group_dead to sched_process_exit, to its arguments and
+ * to its classic record in one change: the record's BTF says whether the
+ * second argument exists. On older kernels the branch is dead code and the
+ * verifier never sees the ctx[1] load. */
+static __always_inline int exit_btf(__u64 *ctx, bool adaptive)
+{
+	struct task_struct *task = (void *)ctx[0];
+
+	if (bpf_core_field_exists(struct trace_event_raw_sched_process_exit, group_dead))
+		return handle_exit(task, (__u8)ctx[1] ? 1 : 0, adaptive);
+	return handle_exit(task, -1, adaptive);
+}
+
+/* With the deferred wake-up (bpf_timer, 5.15+). */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pc_fork_btf, struct task_struct *parent, struct task_struct *child)
 {
@@ -644,18 +703,31 @@ int BPF_PROG(pc_exec_btf, struct task_struct *task, pid_t old_pid,
 			   BPF_CORE_READ(bprm, filename), true);
 }
 
-/* Linux 6.16 added group_dead to this tracepoint, to its arguments and to
- * its classic record in one change: the record's BTF says whether the
- * second argument exists. On older kernels the branch is dead code and the
- * verifier never sees the ctx[1] load. */
 SEC("tp_btf/sched_process_exit")
 int pc_exit_btf(__u64 *ctx)
 {
-	struct task_struct *task = (void *)ctx[0];
+	return exit_btf(ctx, true);
+}
 
-	if (bpf_core_field_exists(struct trace_event_raw_sched_process_exit, group_dead))
-		return handle_exit(task, (__u8)ctx[1] ? 1 : 0, true);
-	return handle_exit(task, -1, true);
+/* The kernel's wake-ups: no timer, no subprogram. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pc_fork_btf_k, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(child, false);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pc_exec_btf_k, struct task_struct *task, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return handle_exec(task, old_pid, BPF_CORE_READ(bprm, file),
+			   BPF_CORE_READ(bprm, filename), false);
+}
+
+SEC("tp_btf/sched_process_exit")
+int pc_exit_btf_k(__u64 *ctx)
+{
+	return exit_btf(ctx, false);
 }
 
 /* ---- classic tracepoints (fallback) ----------------------------------- */

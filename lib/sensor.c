@@ -548,6 +548,7 @@ PROCCACHE_API int proccache__sensor_stats(const struct proccache *pc,
 	st.proc_rejected = pc_procfs_rejected() - s->proc_rejected_base;
 	st.backend = (uint32_t)s->backend;
 	st.fallback_errno = s->fallback_errno;
+	st.variant = s->b->bpf_variant;
 	sz = ret->sz < sizeof(st) ? ret->sz : sizeof(st);
 	/* Only what the caller's struct has room for; its sz stays. */
 	memcpy((char *)ret + sizeof(size_t), (char *)&st + sizeof(size_t),

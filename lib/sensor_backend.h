@@ -78,6 +78,8 @@ struct pc_backend {
 	const struct pc_backend_ops *ops;
 	struct proccache *pc;
 	struct pc_backend_counters stats;
+	/* enum proccache_bpf_variant the backend runs (NONE on netlink) */
+	uint32_t bpf_variant;
 };
 
 /* Counters: the ingest thread is the only one that adds. */

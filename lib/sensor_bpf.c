@@ -33,7 +33,7 @@ _Static_assert(sizeof(struct pc_key) == sizeof(struct proccache_key),
 	       "pc_key mirrors proccache_key");
 _Static_assert(sizeof(struct pc_rec_exec) % 8 == 0, "records stay aligned");
 
-bool pc_sensor_bpf_force_classic;
+uint32_t pc_sensor_bpf_force_variant;
 
 struct pc_sensor_bpf {
 	struct pc_backend base; /* first: what the runner holds */
@@ -44,7 +44,7 @@ struct pc_sensor_bpf {
 	uint64_t lost_seen;    /* pc_lost already reported */
 	uint64_t map_errors_seen; /* pc_map_errors last warned about */
 	uint64_t attach_time;  /* CLOCK_BOOTTIME ns just before attach */
-	bool classic;          /* the tracepoint fallback is loaded */
+	uint32_t variant;      /* enum proccache_bpf_variant loaded */
 	struct pc_bpf_decoder dec;
 };
 
@@ -463,18 +463,37 @@ static void log_eperm(void)
 	pc_error("sensor: the BPF backend needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) in the initial user namespace");
 }
 
-static void select_programs(struct proccache_bpf *skel, bool classic)
+static const char *variant_name(uint32_t variant)
 {
-	bpf_program__set_autoload(skel->progs.pc_fork_btf, !classic);
-	bpf_program__set_autoload(skel->progs.pc_exec_btf, !classic);
-	bpf_program__set_autoload(skel->progs.pc_exit_btf, !classic);
+	switch (variant) {
+	case PROCCACHE_BPF_VARIANT_TP_BTF_TIMER:
+		return "tp_btf, timer wake-ups";
+	case PROCCACHE_BPF_VARIANT_TP_BTF:
+		return "tp_btf, a wake-up per record";
+	default:
+		return "classic tracepoints";
+	}
+}
+
+static void select_programs(struct proccache_bpf *skel, uint32_t variant)
+{
+	bool timer = variant == PROCCACHE_BPF_VARIANT_TP_BTF_TIMER;
+	bool btf = variant == PROCCACHE_BPF_VARIANT_TP_BTF;
+	bool classic = variant == PROCCACHE_BPF_VARIANT_TRACEPOINT;
+
+	bpf_program__set_autoload(skel->progs.pc_fork_btf, timer);
+	bpf_program__set_autoload(skel->progs.pc_exec_btf, timer);
+	bpf_program__set_autoload(skel->progs.pc_exit_btf, timer);
+	bpf_program__set_autoload(skel->progs.pc_fork_btf_k, btf);
+	bpf_program__set_autoload(skel->progs.pc_exec_btf_k, btf);
+	bpf_program__set_autoload(skel->progs.pc_exit_btf_k, btf);
 	bpf_program__set_autoload(skel->progs.pc_fork_tp, classic);
 	bpf_program__set_autoload(skel->progs.pc_exec_tp, classic);
 	bpf_program__set_autoload(skel->progs.pc_exit_tp, classic);
 }
 
 /* Open, size and load one program set. */
-static int load(struct pc_sensor_bpf *b, bool classic)
+static int load(struct pc_sensor_bpf *b, uint32_t variant)
 {
 	struct proccache_bpf *skel;
 	int ncpus = libbpf_num_possible_cpus();
@@ -501,24 +520,74 @@ static int load(struct pc_sensor_bpf *b, bool classic)
 		proccache_bpf__destroy(skel);
 		return err;
 	}
-	select_programs(skel, classic);
+	select_programs(skel, variant);
 	err = proccache_bpf__load(skel);
 	if (err) {
 		proccache_bpf__destroy(skel);
 		return err;
 	}
 	b->skel = skel;
-	b->classic = classic;
+	b->variant = variant;
+	return 0;
+}
+
+/*
+ * The BPF ring buffer: 0, -EOPNOTSUPP (logged), or -EPERM. libbpf's probe
+ * answers "no" when bpf() itself is refused (a seccomp filter, an LSM), so
+ * a "no" is checked with a map type every kernel has.
+ */
+static int probe_ringbuf(void)
+{
+	int fd;
+
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0)
+		return 0;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, sizeof(uint32_t),
+			    sizeof(uint32_t), 1, NULL);
+	if (fd < 0 && (errno == EPERM || errno == EACCES))
+		return -EPERM;
+	if (fd >= 0)
+		close(fd);
+	pc_error("sensor: this kernel has no BPF ring buffer (Linux 5.8 or later has it)");
+	return -EOPNOTSUPP;
+}
+
+/*
+ * The program set this kernel supports, by probing its features, never
+ * its version: the deferred wake-up needs bpf_timer (5.15); everything
+ * needs the BPF ring buffer (5.8). Whether tp_btf attaches is learnt by
+ * loading it (libbpf cannot probe tracing programs), so load_and_attach()
+ * still steps down a set when one fails.
+ */
+static int probe_variant(uint32_t *ret)
+{
+	int err = probe_ringbuf();
+	int timer;
+
+	if (err)
+		return err;
+	if (pc_sensor_bpf_force_variant) {
+		*ret = pc_sensor_bpf_force_variant;
+		return 0;
+	}
+	/* Timer helpers are base helpers: any program type answers. */
+	timer = libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_timer_init, NULL);
+	*ret = timer > 0 ? PROCCACHE_BPF_VARIANT_TP_BTF_TIMER : PROCCACHE_BPF_VARIANT_TP_BTF;
+	if (timer <= 0)
+		pc_info("sensor: no bpf_timer in this kernel: a wake-up per record (%s)",
+			timer < 0 ? strerror(-timer) : "probed");
 	return 0;
 }
 
 static int load_and_attach(struct pc_sensor_bpf *b)
 {
-	bool classic = pc_sensor_bpf_force_classic;
-	int err;
+	uint32_t variant;
+	int err = probe_variant(&variant);
 
+	if (err)
+		return err;
 	for (;;) {
-		err = load(b, classic);
+		err = load(b, variant);
 		if (!err) {
 			b->attach_time = pc_clock_ns(CLOCK_BOOTTIME);
 			err = proccache_bpf__attach(b->skel);
@@ -527,11 +596,17 @@ static int load_and_attach(struct pc_sensor_bpf *b)
 				b->skel = NULL;
 			}
 		}
-		if (!err || err == -EPERM || classic)
+		if (!err || err == -EPERM)
 			return err;
-		pc_warn("sensor: tp_btf programs failed (%s); trying the classic tracepoints",
-			strerror(-err));
-		classic = true;
+		if (pc_sensor_bpf_force_variant ||
+		    variant == PROCCACHE_BPF_VARIANT_TRACEPOINT) {
+			pc_error("sensor: no BPF program set loads on this kernel, the last (%s) failed: %s (the libbpf and verifier log above says why)",
+				 variant_name(variant), strerror(-err));
+			return err;
+		}
+		pc_warn("sensor: the BPF programs (%s) failed to load or attach (%s); trying %s",
+			variant_name(variant), strerror(-err), variant_name(variant + 1));
+		variant++;
 	}
 }
 
@@ -570,11 +645,8 @@ static int setup(struct pc_sensor_bpf *b)
 		log_eperm();
 		return err;
 	}
-	if (err) {
-		pc_error("sensor: cannot load the BPF programs: %s (the libbpf and verifier log above says why)",
-			 strerror(-err));
+	if (err)
 		return err;
-	}
 	if (b->cfg.pin_path) {
 		err = pin_exec_map(b);
 		if (err)
@@ -653,9 +725,9 @@ int pc_sensor_bpf_start(struct proccache *pc, const struct pc_sensor_cfg *cfg,
 			free(b);
 		return err;
 	}
+	b->base.bpf_variant = b->variant;
 	pc_info("sensor: BPF programs attached (%s), ring %zu bytes, args up to %zu bytes",
-		b->classic ? "classic tracepoints" : "tp_btf", cfg->ring_size,
-		cfg->args_max);
+		variant_name(b->variant), cfg->ring_size, cfg->args_max);
 
 	/* The scan's start times are cut to the tick: one of attach time
 	 * or later is the programs' to report. */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../bpf/events.h"
 #include "proccache/proccache.h"
@@ -39,8 +40,9 @@ struct pc_bpf_decoder {
 int pc_bpf_decode(struct pc_bpf_decoder *d, const void *rec, size_t size,
 		  struct proccache_event *ret);
 
-/* For tests: load the classic tracepoint programs even where tp_btf
- * works. Set before pc_sensor_bpf_start(). */
-extern bool pc_sensor_bpf_force_classic;
+/* For tests: load this program set (enum proccache_bpf_variant) instead
+ * of probing, and do not fall back to another. 0: probe. Set before
+ * pc_sensor_bpf_start(). */
+extern uint32_t pc_sensor_bpf_force_variant;
 
 #endif

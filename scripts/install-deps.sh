@@ -17,6 +17,8 @@ packages=(
 	libcriterion-dev abigail-tools libclang-rt-14-dev valgrind
 	# tests/test_logtag.py: util-linux logger (essential, named to be sure)
 	bsdutils
+	# tests/kernel-matrix: Debian's kernels under qemu, a busybox initramfs
+	qemu-system-x86 seabios busybox-static cpio xz-utils zstd
 )
 
 as_root=()

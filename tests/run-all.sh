@@ -13,6 +13,10 @@
 #                 target for PROCCACHE_FUZZ_SECONDS (default 15) from its
 #                 seed corpus; any crash, leak or report fails
 #                 (docs/fuzzing.md; tests/fuzz/run.sh for a long run).
+# 5. the kernel matrix (tests/kernel-matrix/run.sh): the sensor and snoop
+#                 suites of build/ under qemu on Debian's 5.10, 6.1 and 6.12
+#                 kernels (6.4 minutes of CPU; KMATRIX=0 leaves it out, and
+#                 the summary says so).
 #
 # Every phase runs even if an earlier one failed; a phase that runs no test
 # fails. Build dirs are reused when they exist. Ends with one line
@@ -136,6 +140,37 @@ phase tsan build-tsan --suite stress -- --timeout-multiplier 3
 test_env=(PROCCACHE_FUZZ_SECONDS="${PROCCACHE_FUZZ_SECONDS:-15}")
 test_wrapper=()
 phase fuzz build-fuzz --suite fuzz --
+
+# The kernel matrix prints "kernel-matrix: N passed, N failed, N skipped",
+# one count per kernel; a skipped kernel (no package) fails the phase.
+matrix_phase() {
+	local out passed=0 failed=1 skipped=0 status=FAIL
+	log "kernel-matrix: tests/kernel-matrix/run.sh (build)"
+	if [ "${KMATRIX:-1}" = 0 ]; then
+		echo "SKIPPED: KMATRIX=0"
+		summaries+=("$(printf '%-10s SKIP   0 ok,   0 failed,   1 skipped  (KMATRIX=0)' kernels)")
+		total_skip=$((total_skip + 1))
+		return
+	fi
+	out=$(mktemp)
+	KMATRIX_BUILD=build tests/kernel-matrix/run.sh 2>&1 | tee "$out" || true
+	if read -r passed failed skipped < <(sed -n \
+		's/^kernel-matrix: \([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$out"); then
+		[ "$failed" -eq 0 ] && [ "$skipped" -eq 0 ] && [ "$passed" -gt 0 ] && status=OK
+	fi
+	# No summary line (read sets nothing): the script itself failed.
+	passed=${passed:-0} failed=${failed:-1} skipped=${skipped:-0}
+	rm -f "$out"
+	[ "$status" = OK ] || { exit_code=1; [ "$failed" -gt 0 ] || [ "$skipped" -gt 0 ] || failed=1; }
+	summaries+=("$(printf '%-10s %-4s %3d ok, %3d failed, %3d skipped  (kernels)' \
+		kernels "$status" "$passed" "$failed" "$skipped")")
+	total_pass=$((total_pass + passed))
+	total_fail=$((total_fail + failed))
+	total_skip=$((total_skip + skipped))
+}
+test_env=()
+test_wrapper=()
+matrix_phase
 
 log "summary"
 printf '%s\n' "${summaries[@]}"

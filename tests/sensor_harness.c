@@ -22,6 +22,14 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct seen *seen;
 static size_t nseen, capseen;
 
+double time_scale(void)
+{
+	const char *s = getenv("PC_TEST_TIME_SCALE");
+	double f = s ? strtod(s, NULL) : 1;
+
+	return f >= 1 ? f : 1;
+}
+
 /* ---- what the callbacks saw --------------------------------------------- */
 
 void log_sink(enum proccache_log_level level, const char *msg, void *userdata)

@@ -21,7 +21,13 @@
 #include "proccache/proccache.h"
 #include "sensor_bpf.h"
 
-#define WAIT_MS 10000
+/* Time limits are multiplied by this: PC_TEST_TIME_SCALE (default 1), set
+ * where the machine is slow on purpose (tests/kernel-matrix: software
+ * emulation). Limits grow; assertions stay. */
+double time_scale(void);
+#define SCALED_MS(ms) ((uint64_t)((ms) * time_scale()))
+
+#define WAIT_MS SCALED_MS(10000)
 #define NOBODY 65534
 
 /* ---- what the callbacks saw --------------------------------------------- */

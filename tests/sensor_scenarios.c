@@ -790,7 +790,7 @@ static void check_memfd(const struct sc_backend *b, bool alive)
 	struct seen ex;
 	size_t mark;
 	pid_t pid;
-	int fd, src, hold[2];
+	int fd, src, hold[2], failed[2], err;
 
 	start(b);
 	fd = memfd_create("pc-memfd-bin", 0);
@@ -800,6 +800,7 @@ static void check_memfd(const struct sc_backend *b, bool alive)
 	cr_assert_eq(sendfile(fd, src, NULL, (size_t)st.st_size), st.st_size);
 	close(src);
 	cr_assert_eq(pipe(hold), 0);
+	cr_assert_eq(pipe2(failed, O_CLOEXEC), 0);
 	mark = mark_now();
 	pid = fork();
 	if (pid == 0) {
@@ -808,9 +809,23 @@ static void check_memfd(const struct sc_backend *b, bool alive)
 		fexecve(fd, alive ? (char *[]){ "memfd-sh", "-c", "read x", NULL } :
 				    (char *[]){ "memfd-true", NULL },
 			environ);
+		err = errno;
+		(void)!write(failed[1], &err, sizeof(err));
 		_exit(127);
 	}
 	close(hold[0]);
+	close(failed[1]);
+	/* EOF: the exec happened (the pipe closed with it). Debian's 5.10
+	 * under the kernel matrix answers ENOENT to any execveat() with
+	 * AT_EMPTY_PATH: nothing to observe then, which is not the sensor's
+	 * doing. */
+	if (read(failed[0], &err, sizeof(err)) == sizeof(err)) {
+		reap(pid);
+		fprintf(stderr, "SKIPPED %s: fexecve() of a memfd fails on this kernel: %s\n",
+			__func__, strerror(err));
+		cr_skip_test("fexecve() of a memfd fails on this kernel: %s", strerror(err));
+	}
+	close(failed[0]);
 	ex = the_exec(pid, mark);
 	p = lookup(ex.key);
 	if (image_exact(b, p, !alive, "binary")) {

@@ -281,6 +281,7 @@ Test(selection, auto_falls_back_to_netlink_and_says_why, .timeout = 60)
 	st = stats_of(cache);
 	cr_expect_eq(st.backend, PROCCACHE_BACKEND_NETLINK);
 	cr_expect_eq(st.fallback_errno, -EPERM);
+	cr_expect_eq(st.variant, PROCCACHE_BPF_VARIANT_NONE);
 	cr_expect_not_null(strstr(logbuf, "falling back to the netlink"), "%s", logbuf);
 	pid = held_sh("pc-fallback", &go);
 	proccache_process__unref(wait_live(cache, pid, PROCCACHE_F_EXECVE));
@@ -315,6 +316,7 @@ Test(selection, auto_prefers_bpf, .timeout = 60)
 	st = stats_of(cache);
 	cr_expect_eq(st.backend, PROCCACHE_BACKEND_BPF);
 	cr_expect_eq(st.fallback_errno, 0);
+	cr_expect_neq(st.variant, PROCCACHE_BPF_VARIANT_NONE);
 	cr_expect_eq(proccache__sensor_exec_map_fd(cache) >= 0, true);
 	proccache__free(cache);
 }
@@ -329,6 +331,7 @@ Test(selection, explicit_netlink, .timeout = 60)
 	st = stats_of(cache);
 	cr_expect_eq(st.backend, PROCCACHE_BACKEND_NETLINK);
 	cr_expect_eq(st.fallback_errno, 0);
+	cr_expect_eq(st.variant, PROCCACHE_BPF_VARIANT_NONE);
 	cr_expect_eq(proccache__sensor_exec_map_fd(cache), -ENODEV);
 	cr_expect_geq(proccache__sensor_fd(cache), 0);
 	cr_expect_eq(proccache__sensor_start(cache, NULL), -EALREADY);

@@ -33,6 +33,17 @@ enum proccache_backend {
 	PROCCACHE_BACKEND_NETLINK = 2, /**< proc connector; fail if not possible */
 };
 
+/**
+ * @brief Which BPF program set the BPF backend loaded: the loader probes the
+ * running kernel and takes the first set it supports (docs/sensor-bpf.md).
+ */
+enum proccache_bpf_variant {
+	PROCCACHE_BPF_VARIANT_NONE = 0,       /**< not the BPF backend */
+	PROCCACHE_BPF_VARIANT_TP_BTF_TIMER = 1, /**< tp_btf, deferred wake-ups (BPF timers, 5.15+) */
+	PROCCACHE_BPF_VARIANT_TP_BTF = 2,     /**< tp_btf, the kernel's wake-up per record */
+	PROCCACHE_BPF_VARIANT_TRACEPOINT = 3, /**< classic tracepoints, wake-up per record */
+};
+
 /** @brief Options of proccache__sensor_start(). Fields only appended. */
 struct proccache_sensor_opts {
 	size_t sz;
@@ -146,6 +157,10 @@ struct proccache_sensor_stats {
 	 *  pid): skipped, never guessed at, each logged with what was wrong.
 	 *  Counted per process: two sensors in one process see each other's. */
 	uint64_t proc_rejected;
+	/** BPF: enum proccache_bpf_variant, the program set that runs;
+	 *  PROCCACHE_BPF_VARIANT_NONE on netlink. */
+	uint32_t variant;
+	uint32_t pad0;
 	size_t : 0;
 };
 
