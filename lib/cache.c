@@ -7,6 +7,7 @@
 
 #include "cache.h"
 #include "opts.h"
+#include "redact.h"
 
 #define DEFAULT_MAX_ENTRIES 65536u
 #define DEFAULT_GRACE_NS (30ull * 1000000000ull)
@@ -412,21 +413,29 @@ static int cache_init(struct proccache *pc, const struct proccache_opts *opts)
 	pc->clock_userdata = PC_OPTS_GET(opts, clock_userdata, NULL);
 	if (!pc->clock)
 		pc->clock = boottime_ns;
+	pc->exec_clear_labels = PC_OPTS_GET(opts, exec_clear_labels, 0);
+	err = pc_redact_new(PC_OPTS_GET(opts, redact, NULL), &pc->redact);
+	if (err)
+		return err;
 
 	pc->hs_alloc.malloc = hs_malloc;
 	pc->hs_alloc.free = hs_free;
 	if (!ck_hs_init(&pc->by_key, HS_MODE, hash_key, same_key,
-			&pc->hs_alloc, HS_INITIAL, seed))
+			&pc->hs_alloc, HS_INITIAL, seed)) {
+		pc_redact_free(pc->redact);
 		return -ENOMEM;
+	}
 	if (!ck_hs_init(&pc->by_pid, HS_MODE, hash_pid, same_pid,
 			&pc->hs_alloc, HS_INITIAL, seed)) {
 		ck_hs_destroy(&pc->by_key);
+		pc_redact_free(pc->redact);
 		return -ENOMEM;
 	}
 	if (!ck_hs_init(&pc->attrs, HS_MODE, hash_attrs, same_attrs,
 			&pc->hs_alloc, 64, seed)) {
 		ck_hs_destroy(&pc->by_pid);
 		ck_hs_destroy(&pc->by_key);
+		pc_redact_free(pc->redact);
 		return -ENOMEM;
 	}
 	pc->attrs_sweep_at = ATTRS_SWEEP_MIN;
@@ -443,6 +452,7 @@ nomem:
 	ck_hs_destroy(&pc->attrs);
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
+	pc_redact_free(pc->redact);
 	return -ENOMEM;
 }
 
@@ -490,6 +500,7 @@ PROCCACHE_API void proccache__free(struct proccache *pc)
 	ck_hs_destroy(&pc->attrs);
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
+	pc_redact_free(pc->redact);
 	pthread_key_delete(pc->reader_key);
 	for (r = atomic_load(&pc->readers); r; r = next) {
 		next = r->next;
@@ -807,7 +818,8 @@ bool pc_make_room(struct proccache *pc)
 }
 
 struct pc_attrs *pc_attrs_get(struct proccache *pc,
-			      const struct proccache_event *ev)
+			      const struct proccache_event *ev,
+			      uint64_t labels)
 {
 	struct pc_attrs probe, *a;
 	unsigned long h;
@@ -818,6 +830,7 @@ struct pc_attrs *pc_attrs_get(struct proccache *pc,
 	probe.caps = ev->caps;
 	probe.ns = ev->ns;
 	probe.cgroup_id = ev->cgroup_id;
+	probe.labels = labels;
 	h = CK_HS_HASH(&pc->attrs, hash_attrs, &probe);
 	a = ck_hs_get(&pc->attrs, h, &probe);
 	if (a) {

@@ -93,6 +93,7 @@ struct pc_counters {
 #define PC_RECENT_EXITS 1024u
 
 struct pc_sensor;
+struct pc_redact;
 struct pc_retired;
 struct pc_held;
 struct pc_recent_exit;
@@ -129,6 +130,9 @@ struct proccache {
 	struct pc_waitmap held;    /* held exits by pid */
 	struct pc_held *held_head, *held_tail; /* oldest first */
 	struct pc_recent_exit *recent;
+
+	uint64_t exec_clear_labels; /* labels.c: what an exec drops */
+	struct pc_redact *redact;   /* redact.c; NULL: no patterns */
 
 	struct proccache_sub *subs; /* subscribe.c */
 	struct proccache_sub *subs_tail;
@@ -183,10 +187,11 @@ int pc_reclaim_expired(struct proccache *pc);
 /* Advance the epoch (running deferred frees) and sweep unused attrs. */
 void pc_housekeeping(struct proccache *pc);
 
-/* Interned attributes of an event's image, with a reference; NULL on
- * ENOMEM. Writer only. */
+/* Interned attributes of an event's image with @labels, with a reference;
+ * NULL on ENOMEM. Writer only. */
 struct pc_attrs *pc_attrs_get(struct proccache *pc,
-			      const struct proccache_event *ev);
+			      const struct proccache_event *ev,
+			      uint64_t labels);
 
 /* Sensor teardown, implemented by sensor.c; a no-op when pc->sensor is NULL. */
 void pc_sensor_free(struct proccache *pc);
