@@ -5,7 +5,8 @@
  *   {"alert":{"rule":NAME,"time":NS,"process":PROC,"lineage":[PROC...]}}
  *
  * The lineage is borrowed from the cache with proccache__ancestors(),
- * nearest first, up to the entry whose parent is unknown or pid 0.
+ * nearest first, up to the entry whose parent is unknown or pid 0, once
+ * per exec and only when a rule or an alert needs it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -66,13 +67,14 @@ static void write_process(struct jw *w, const char *key,
 }
 
 static int print_alert(struct edr *e, const struct rule *r,
-		       const struct subject *s)
+		       struct subject *s)
 {
 	struct jw *w = &e->jw;
 
 	e->alerts++;
 	if (!e->out)
 		return 0;
+	subject_load_lineage(s);
 	jw_reset(w);
 	jw_object_begin(w, NULL);
 	jw_object_begin(w, "alert");
@@ -99,18 +101,16 @@ int edr_on_exec(struct proccache *pc, const struct proccache_event *ev,
 	struct edr *e = userdata;
 	struct proccache_process *anc[EDR_LINEAGE_MAX];
 	struct proccache_key key = proccache_process__key(process);
-	struct subject s = { .p = process,
+	struct subject s = { .pc = pc, .p = process, .anc = anc,
+			     .max_anc = EDR_LINEAGE_MAX,
 			     .labels = proccache_process__labels(process) };
 	uint64_t before = s.labels;
-	int n, err = 0;
+	int err = 0;
 
 	(void)ev, (void)parent;
 	e->execs++;
-	if (!e->rules || !e->rules->n_rules)
+	if (!e->rules)
 		return 0;
-	n = proccache__ancestors(pc, &key, anc, EDR_LINEAGE_MAX, 0);
-	s.anc = anc;
-	s.n_anc = n > 0 ? (size_t)n : 0;
 	for (size_t i = 0; i < e->rules->n_rules && !err; i++) {
 		const struct rule *r = &e->rules->rules[i];
 
@@ -120,8 +120,7 @@ int edr_on_exec(struct proccache *pc, const struct proccache_event *ev,
 		if (r->alert)
 			err = print_alert(e, r, &s);
 	}
-	for (size_t i = 0; i < s.n_anc; i++)
-		proccache_process__unref(anc[i]);
+	subject_done(&s);
 	if (s.labels != before) {
 		int ret = proccache__set_labels(pc, &key, s.labels, 0);
 

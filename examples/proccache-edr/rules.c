@@ -147,15 +147,39 @@ static int number(struct line *l, uint32_t min, uint32_t max, uint32_t *ret)
 	return 0;
 }
 
-static int glob(struct line *l, char **ret)
+/* Globs without fnmatch(3) where their shape allows. */
+static void classify(struct cond *c)
+{
+	const char *g = c->glob;
+	size_t n = strlen(g);
+	const char *meta = "*?[\\";
+
+	c->glob_kind = GLOB_FNMATCH;
+	if (!strpbrk(g, meta)) {
+		c->glob_kind = GLOB_EXACT;
+	} else if (n > 1 && g[0] == '*' && !strpbrk(g + 1, meta)) {
+		c->glob_kind = GLOB_SUFFIX;
+		c->lit = g + 1;
+		c->lit_len = n - 1;
+	} else if (n > 1 && g[n - 1] == '*' && strcspn(g, meta) == n - 1) {
+		c->glob_kind = GLOB_PREFIX;
+		c->lit = g;
+		c->lit_len = n - 1;
+	}
+}
+
+static int glob(struct line *l, struct cond *c)
 {
 	struct token *t;
 	int err = expect_word(l, "a pattern", &t);
 
 	if (err)
 		return err;
-	*ret = strdup(t->text);
-	return *ret ? 0 : -ENOMEM;
+	c->glob = strdup(t->text);
+	if (!c->glob)
+		return -ENOMEM;
+	classify(c);
+	return 0;
 }
 
 static int flag(struct line *l, uint32_t *ret)
@@ -185,11 +209,11 @@ static int cond(struct line *l, struct cond *c, uint32_t *max_depth)
 		return err;
 	if (!strcmp(t->text, "binary")) {
 		c->kind = COND_BINARY;
-		return glob(l, &c->glob);
+		return glob(l, c);
 	}
 	if (!strcmp(t->text, "arg")) {
 		c->kind = COND_ARG;
-		return glob(l, &c->glob);
+		return glob(l, c);
 	}
 	if (!strcmp(t->text, "uid") || !strcmp(t->text, "euid")) {
 		c->kind = t->text[0] == 'u' ? COND_UID : COND_EUID;
@@ -212,7 +236,7 @@ static int cond(struct line *l, struct cond *c, uint32_t *max_depth)
 			return fail(l, here(l), "expected 'binary'");
 		if (c->num > *max_depth)
 			*max_depth = c->num;
-		return glob(l, &c->glob);
+		return glob(l, c);
 	}
 	return fail(l, col, "unknown condition '%s'", t->text);
 }
@@ -236,6 +260,25 @@ static int action(struct line *l, struct rule *r)
 	return fail(l, col, l->i < l->n ? "unknown action '%s'"
 					: "expected an action%s",
 		    l->i < l->n ? l->tok[l->i].text : "");
+}
+
+static int cost(const struct cond *c)
+{
+	switch (c->kind) {
+	case COND_BINARY:
+		return 1;
+	case COND_ARG:
+		return 2;
+	case COND_ANCESTOR:
+		return 3;
+	default:
+		return 0;
+	}
+}
+
+static int by_cost(const void *a, const void *b)
+{
+	return cost(a) - cost(b);
 }
 
 static int rule(struct line *l, struct rule *r, uint32_t *max_depth)
@@ -275,6 +318,8 @@ static int rule(struct line *l, struct rule *r, uint32_t *max_depth)
 	} while (accept(l, "and"));
 	if (l->i < l->n)
 		return fail(l, here(l), "expected 'and' or the end of the line");
+	if (r->n_conds > 1)
+		qsort(r->conds, r->n_conds, sizeof(*r->conds), by_cost);
 	return 0;
 }
 
@@ -398,23 +443,42 @@ fail:
 /* Matching                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static bool any_arg(const struct proccache_process *p, const char *pattern)
+static bool glob_match(const struct cond *c, const char *s, size_t len)
+{
+	switch (c->glob_kind) {
+	case GLOB_EXACT:
+		return !strcmp(c->glob, s);
+	case GLOB_SUFFIX:
+		return len >= c->lit_len &&
+		       !memcmp(s + len - c->lit_len, c->lit, c->lit_len);
+	case GLOB_PREFIX:
+		return len >= c->lit_len && !memcmp(s, c->lit, c->lit_len);
+	default:
+		return fnmatch(c->glob, s, 0) == 0;
+	}
+}
+
+static bool binary_match(const struct cond *c,
+			 const struct proccache_process *p)
+{
+	const char *b = proccache_process__binary(p);
+
+	return glob_match(c, b, strlen(b));
+}
+
+static bool any_arg(const struct proccache_process *p, const struct cond *c)
 {
 	size_t len, i;
 	const char *args = proccache_process__args(p, &len);
 
-	/* argv[0] is skipped: "arg" is about what the program was told. */
+	/* argv[0] is skipped: "arg" is about what the program was told. The
+	 * library keeps a NUL after the last argument even when cut. */
 	i = strnlen(args, len) + 1;
 	while (i < len) {
 		size_t alen = strnlen(args + i, len - i);
-		char buf[4096];
 
-		if (alen < sizeof(buf)) {
-			memcpy(buf, args + i, alen);
-			buf[alen] = '\0';
-			if (fnmatch(pattern, buf, 0) == 0)
-				return true;
-		}
+		if (glob_match(c, args + i, alen))
+			return true;
 		i += alen + 1;
 	}
 	return false;
@@ -427,15 +491,36 @@ static bool is_memfd(const struct proccache_process *p)
 	return !strncmp(b, "/memfd:", 7) || !strncmp(b, "memfd:", 6);
 }
 
-static bool holds(const struct cond *c, const struct subject *s)
+void subject_load_lineage(struct subject *s)
+{
+	struct proccache_key key;
+	int n;
+
+	if (s->anc_loaded)
+		return;
+	s->anc_loaded = true;
+	key = proccache_process__key(s->p);
+	n = proccache__ancestors(s->pc, &key, s->anc, s->max_anc, 0);
+	s->n_anc = n > 0 ? (size_t)n : 0;
+}
+
+void subject_done(struct subject *s)
+{
+	for (size_t i = 0; i < s->n_anc; i++)
+		proccache_process__unref(s->anc[i]);
+	s->n_anc = 0;
+	s->anc_loaded = false;
+}
+
+static bool holds(const struct cond *c, struct subject *s)
 {
 	const struct proccache_process *p = s->p;
 
 	switch (c->kind) {
 	case COND_BINARY:
-		return fnmatch(c->glob, proccache_process__binary(p), 0) == 0;
+		return binary_match(c, p);
 	case COND_ARG:
-		return any_arg(p, c->glob);
+		return any_arg(p, c);
 	case COND_UID:
 		return proccache_process__cred(p, PROCCACHE_CRED_UID) == c->num;
 	case COND_EUID:
@@ -446,16 +531,16 @@ static bool holds(const struct cond *c, const struct subject *s)
 	case COND_LABEL:
 		return (s->labels >> c->num) & 1;
 	case COND_ANCESTOR:
+		subject_load_lineage(s);
 		for (size_t i = 0; i < s->n_anc && i < c->num; i++)
-			if (fnmatch(c->glob, proccache_process__binary(s->anc[i]),
-				    0) == 0)
+			if (binary_match(c, s->anc[i]))
 				return true;
 		return false;
 	}
 	return false;
 }
 
-bool rule_matches(const struct rule *r, const struct subject *s)
+bool rule_matches(const struct rule *r, struct subject *s)
 {
 	for (size_t i = 0; i < r->n_conds; i++)
 		if (holds(&r->conds[i], s) == r->conds[i].negate)

@@ -26,12 +26,19 @@ enum cond_kind {
 	COND_ANCESTOR, /* ancestor N binary GLOB: within N levels */
 };
 
+/* How a glob is matched: most are a literal, a suffix ("*\/curl") or a
+ * prefix ("--password=*"), which need no fnmatch(3). */
+enum glob_kind { GLOB_EXACT, GLOB_SUFFIX, GLOB_PREFIX, GLOB_FNMATCH };
+
 struct cond {
 	enum cond_kind kind;
+	enum glob_kind glob_kind;
 	bool negate;
 	uint32_t num;   /* uid, label bit, ancestor depth */
 	uint32_t flags; /* COND_FLAG: enum proccache_flags bits; 0 = memfd */
 	char *glob;
+	size_t lit_len; /* GLOB_SUFFIX, GLOB_PREFIX: the literal's length */
+	const char *lit; /* and the literal, inside glob */
 };
 
 struct rule {
@@ -62,14 +69,22 @@ int rules_load(const char *path, struct ruleset **ret, struct rules_error *err);
 void rules_free(struct ruleset *rs);
 
 /* What a rule is evaluated against: the exec'd entry, its ancestors
- * (nearest first) and its labels so far (earlier rules may add some). */
+ * (nearest first; borrowed from the cache on first use, at most @max_anc)
+ * and its labels so far (earlier rules may add some). */
 struct subject {
+	struct proccache *pc;
 	const struct proccache_process *p;
-	struct proccache_process *const *anc;
-	size_t n_anc;
+	struct proccache_process **anc;
+	size_t n_anc, max_anc;
+	bool anc_loaded;
 	uint64_t labels;
 };
 
-bool rule_matches(const struct rule *r, const struct subject *s);
+/* Conditions are tested cheapest first (they are and-ed and have no side
+ * effect, so the order does not change the result). */
+bool rule_matches(const struct rule *r, struct subject *s);
+/* Borrow @s's lineage if not yet done; release it with subject_done(). */
+void subject_load_lineage(struct subject *s);
+void subject_done(struct subject *s);
 
 #endif
