@@ -8,6 +8,7 @@
 #include "cache.h"
 #include "clock.h"
 #include "opts.h"
+#include "redact.h"
 
 #define DEFAULT_MAX_ENTRIES 65536u
 #define DEFAULT_GRACE_NS (30ull * 1000000000ull)
@@ -410,21 +411,29 @@ int pc_cache_init(struct proccache *pc, const struct proccache_opts *opts)
 	pc->clock_userdata = PC_OPTS_GET(opts, clock_userdata, NULL);
 	if (!pc->clock)
 		pc->clock = boottime_ns;
+	pc->exec_clear_labels = PC_OPTS_GET(opts, exec_clear_labels, 0);
+	err = pc_redact_new(PC_OPTS_GET(opts, redact, NULL), &pc->redact);
+	if (err)
+		return err;
 
 	pc->hs_alloc.malloc = hs_malloc;
 	pc->hs_alloc.free = hs_free;
 	if (!ck_hs_init(&pc->by_key, HS_MODE, hash_key, same_key,
-			&pc->hs_alloc, HS_INITIAL, seed))
+			&pc->hs_alloc, HS_INITIAL, seed)) {
+		pc_redact_free(pc->redact);
 		return -ENOMEM;
+	}
 	if (!ck_hs_init(&pc->by_pid, HS_MODE, hash_pid, same_pid,
 			&pc->hs_alloc, HS_INITIAL, seed)) {
 		ck_hs_destroy(&pc->by_key);
+		pc_redact_free(pc->redact);
 		return -ENOMEM;
 	}
 	if (!ck_hs_init(&pc->attrs, HS_MODE, hash_attrs, same_attrs,
 			&pc->hs_alloc, 64, seed)) {
 		ck_hs_destroy(&pc->by_pid);
 		ck_hs_destroy(&pc->by_key);
+		pc_redact_free(pc->redact);
 		return -ENOMEM;
 	}
 	if (!pc_past_init(pc, seed)) {
@@ -448,6 +457,7 @@ nomem:
 	ck_hs_destroy(&pc->attrs);
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
+	pc_redact_free(pc->redact);
 	return -ENOMEM;
 }
 
@@ -476,6 +486,7 @@ void pc_cache_fini(struct proccache *pc)
 	ck_hs_destroy(&pc->attrs);
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
+	pc_redact_free(pc->redact);
 	pthread_key_delete(pc->reader_key);
 	for (r = atomic_load(&pc->readers); r; r = next) {
 		next = r->next;
@@ -795,7 +806,8 @@ bool pc_make_room(struct proccache *pc)
 }
 
 struct pc_attrs *pc_attrs_get(struct proccache *pc,
-			      const struct proccache_event *ev)
+			      const struct proccache_event *ev,
+			      uint64_t labels)
 {
 	struct pc_attrs probe, *a;
 	unsigned long h;
@@ -806,6 +818,7 @@ struct pc_attrs *pc_attrs_get(struct proccache *pc,
 	probe.caps = ev->caps;
 	probe.ns = ev->ns;
 	probe.cgroup_id = ev->cgroup_id;
+	probe.labels = labels;
 	h = CK_HS_HASH(&pc->attrs, hash_attrs, &probe);
 	a = ck_hs_get(&pc->attrs, h, &probe);
 	if (a) {

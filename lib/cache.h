@@ -94,6 +94,7 @@ struct pc_counters {
 #define PC_RECENT_EXITS 1024u
 
 struct pc_sensor;
+struct pc_redact;
 struct pc_retired;
 struct pc_held;
 struct pc_recent_exit;
@@ -131,6 +132,9 @@ struct proccache {
 	struct pc_waitmap held;    /* held exits by pid */
 	struct pc_held *held_head, *held_tail; /* oldest first */
 	struct pc_recent_exit *recent;
+
+	uint64_t exec_clear_labels; /* labels.c: what an exec drops */
+	struct pc_redact *redact;   /* redact.c; NULL: no patterns */
 
 	struct proccache_sub *subs; /* subscribe.c */
 	struct proccache_sub *subs_tail;
@@ -209,10 +213,11 @@ void pc_past_destroy(struct proccache *pc);
 void pc_past_live_changed(struct proccache *pc, struct pc_node *n);
 void pc_past_reclaim(struct proccache *pc, struct pc_node *n);
 
-/* Interned attributes of an event's image, with a reference; NULL on
- * ENOMEM. Writer only. */
+/* Interned attributes of an event's image with @labels, with a reference;
+ * NULL on ENOMEM. Writer only. */
 struct pc_attrs *pc_attrs_get(struct proccache *pc,
-			      const struct proccache_event *ev);
+			      const struct proccache_event *ev,
+			      uint64_t labels);
 
 /* Set up the zeroed @pc from @opts (NULL: defaults); 0 or negative errno,
  * with nothing left to free on failure. proccache.c owns the memory. */

@@ -11,8 +11,10 @@
 
 #include "cache.h"
 #include "clock.h"
+#include "labels.h"
 #include "opts.h"
 #include "pending.h"
+#include "redact.h"
 
 /* Event payloads beyond this are refused rather than copied. */
 #define MAX_ARGS_LEN (16u << 20)
@@ -205,6 +207,7 @@ static bool adopt(struct proccache *pc, struct pc_node *child,
 	snap->flags &= ~(uint32_t)PROCCACHE_F_PARENT_UNKNOWN;
 	snap->parent_pid = parent->key.pid;
 	snap->parent_ktime = parent->key.ktime;
+	pc_labels_adopt(pc, snap, ps);
 	pc_node_adopt(child, parent);
 	pc_node_publish(pc, child, snap);
 	pc_stat_inc(pc, adopted);
@@ -365,7 +368,18 @@ static struct pc_image *inherited_image(struct proccache *pc,
 	merged.cgroup_id = old->attrs->cgroup_id;
 	merged.cwd = old->strs + old->cwd_off;
 	merged.container_id = old->strs + old->cid_off;
-	return pc_image_new(&merged, pc_attrs_get(pc, &merged));
+	return pc_image_new(&merged,
+			    pc_attrs_get(pc, &merged,
+					 pc_labels_exec(pc, pc_node_snapshot(prev))));
+}
+
+/* An exec's labels come from the image it replaces, else from its parent. */
+static uint64_t exec_labels(struct proccache *pc, struct pc_node *prev,
+			    struct pc_node *parent)
+{
+	struct pc_node *from = prev ? prev : parent;
+
+	return from ? pc_labels_exec(pc, pc_node_snapshot(from)) : 0;
 }
 
 /* Did the process end in @prev's image after the exec at @ktime began? */
@@ -452,7 +466,8 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	if ((ev->flags & PROCCACHE_F_VANISHED) && prev)
 		img = inherited_image(pc, ev, prev);
 	else
-		img = pc_image_new(ev, pc_attrs_get(pc, ev));
+		img = pc_image_new(ev, pc_attrs_get(pc, ev, exec_labels(pc, prev,
+								       parent)));
 	snap = new_snapshot(ev, img);
 	if (!snap)
 		return -ENOMEM;
@@ -542,6 +557,7 @@ static int link_late_clone(struct proccache *pc,
 		snap->flags &= ~(uint32_t)PROCCACHE_F_PARENT_UNKNOWN;
 		snap->parent_pid = parent->key.pid;
 		snap->parent_ktime = parent->key.ktime;
+		pc_labels_adopt(pc, snap, pc_node_snapshot(parent));
 		pc_node_adopt(cur, parent);
 		pc_stat_inc(pc, adopted);
 	}
@@ -577,7 +593,7 @@ static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
 	}
 	parent = resolve_parent(pc, &ev->parent, &unknown);
 	img = parent ? pc_image_ref(pc_node_snapshot(parent)->image)
-		     : pc_image_new(ev, pc_attrs_get(pc, ev));
+		     : pc_image_new(ev, pc_attrs_get(pc, ev, 0));
 	snap = new_snapshot(ev, img);
 	if (!snap)
 		return -ENOMEM;
@@ -715,7 +731,8 @@ static int ingest_creds(struct proccache *pc, const struct proccache_event *ev)
 	merged.caps = old->image->attrs->caps;
 	merged.ns = old->image->attrs->ns;
 	merged.cgroup_id = old->image->attrs->cgroup_id;
-	img = pc_image_with_attrs(old->image, pc_attrs_get(pc, &merged));
+	img = pc_image_with_attrs(old->image,
+				  pc_attrs_get(pc, &merged, pc_labels_of(old)));
 	if (!img)
 		return -ENOMEM;
 	snap = pc_process_dup(old);
@@ -773,6 +790,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 				    const struct proccache_event *in)
 {
 	struct proccache_event ev;
+	char *redacted = NULL;
 	int ret;
 
 	if (!pc)
@@ -790,6 +808,9 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		pc_stat_inc(pc, invalid);
 		return -EINVAL;
 	}
+	ret = pc_redact_event(pc->redact, &ev, &redacted);
+	if (ret)
+		return ret; /* refused rather than stored unredacted */
 	switch (ev.type) {
 	case PROCCACHE_EVENT_EXEC:
 		ret = ingest_exec(pc, &ev);
@@ -807,6 +828,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		ret = ingest_lost(pc, &ev);
 		break;
 	}
+	free(redacted);
 	housekeep(pc);
 	return ret;
 }

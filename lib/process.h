@@ -29,6 +29,10 @@ struct pc_attrs {
 	struct proccache_caps caps;
 	struct proccache_ns ns;
 	uint64_t cgroup_id;
+	/* Inherited labels (lib/labels.c): interned with the rest, so they
+	 * cost no byte per process and a clone shares them with its image.
+	 * 8 bytes here keep the 144-byte malloc chunk of this struct. */
+	uint64_t labels;
 };
 
 struct pc_image {
@@ -76,7 +80,8 @@ pc_process_parent_key(const struct proccache_process *p)
 #define PC_IMAGE_FLAGS                                                         \
 	(PROCCACHE_F_ARGS_TRUNCATED | PROCCACHE_F_UNLINKED |                   \
 	 PROCCACHE_F_SETUID | PROCCACHE_F_SETGID | PROCCACHE_F_CWD_ERROR |     \
-	 PROCCACHE_F_CWD_TRUNCATED | PROCCACHE_F_BINARY_TRUNCATED)
+	 PROCCACHE_F_CWD_TRUNCATED | PROCCACHE_F_BINARY_TRUNCATED |          \
+	 PROCCACHE_F_ARGS_REDACTED)
 
 /* A new image from an event's payload (strings copied), taking over the
  * caller's reference on @attrs; NULL on ENOMEM (the reference is dropped). */

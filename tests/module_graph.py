@@ -30,13 +30,13 @@ LAYERS = [
      ["sensor_bpf", "sensor_netlink", "netlink_events", "netlink_settle",
       "netlink_wire",
       "sensor_backend", "reconcile"]),
-    ("ingest", ["ingest", "pending"]),
+    ("ingest", ["ingest", "pending", "labels"]),
     ("cache, subscriptions, records, stats",
      ["cache", "subscribe", "process", "stats", "waitmap", "borrow",
       "tags"]),
     ("leaves",
      ["procfs", "procfs_read", "procfs_scan", "procfs_parse", "execid",
-      "format", "log", "clock", "opts", "users"]),
+      "format", "log", "clock", "opts", "users", "redact"]),
 ]
 
 # Headers from outside lib/ that a module may include, and whose module

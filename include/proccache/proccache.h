@@ -143,6 +143,7 @@ enum proccache_flags {
 	PROCCACHE_F_EXIT_INFERRED = 1u << 11, /**< exit not seen, inferred */
 	PROCCACHE_F_VANISHED = 1u << 12,      /**< gone before /proc could be read */
 	PROCCACHE_F_EXEC_AFTER_CLONE = 1u << 13, /**< first exec after a clone (Tetragon's "clone" on an exec) */
+	PROCCACHE_F_ARGS_REDACTED = 1u << 14, /**< secrets in args replaced (proccache_opts.redact) */
 };
 
 /** @brief Life state of an entry. */
@@ -345,6 +346,13 @@ struct proccache_opts {
 	/** How long an exit that arrives before its exec or clone is held
 	 *  for it (docs/process-model.md); 0 = 5 s. At most 4096 are held. */
 	uint64_t hold_ns;
+	/** Labels an exec clears; the others pass from the image it replaces
+	 *  to the new one (docs/labels.md). 0 = an exec keeps all. */
+	uint64_t exec_clear_labels;
+	/** Redaction patterns, NULL terminated, copied ("--password=*",
+	 *  "-p *", "TOKEN=*"; docs/redaction.md); NULL = none. A malformed
+	 *  pattern fails creation with EINVAL. */
+	const char *const *redact;
 	size_t : 0;
 };
 
@@ -894,6 +902,31 @@ PROCCACHE_API int proccache_users__user_name(struct proccache_users *u,
 PROCCACHE_API int proccache_users__group_name(struct proccache_users *u,
 					      uint32_t gid, char *buf,
 					      size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Inherited labels (1.1)                                                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * @brief Set and clear labels of one entry: its labels become
+ * (labels & ~@p clear_mask) | @p set_mask. Labels are a 64-bit set the
+ * library gives no meaning to; a clone made afterwards inherits them, an
+ * exec keeps them minus proccache_opts.exec_clear_labels
+ * (docs/labels.md). Entries already cached (existing children) are not
+ * changed. Ingest thread only (a subscriber's callback may call it); the
+ * snapshots readers already hold keep their old labels.
+ * @p key with ktime 0 names the live entry of key->pid.
+ * @return 0; -ENOENT if the entry is not cached; -EINVAL on bad arguments;
+ * -ENOMEM.
+ */
+PROCCACHE_API int proccache__set_labels(struct proccache *pc,
+					const struct proccache_key *key,
+					uint64_t set_mask, uint64_t clear_mask);
+
+/** @brief The entry's labels (0 if none). Any thread; no lock, no call
+ * into the cache. */
+PROCCACHE_API uint64_t
+proccache_process__labels(const struct proccache_process *p);
 
 #ifdef __cplusplus
 }
