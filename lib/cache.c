@@ -47,7 +47,7 @@ static void deferred_run(ck_epoch_entry_t *e)
 }
 
 /* Call fn(ptr) once no reader can still see ptr. Writer only. */
-static void pc_defer(struct proccache *pc, void (*fn)(void *), void *ptr)
+void pc_defer(struct proccache *pc, void (*fn)(void *), void *ptr)
 {
 	struct pc_deferred *d = malloc(sizeof(*d));
 
@@ -210,7 +210,7 @@ static void hs_free(void *p, size_t n, bool defer)
  */
 #define REBUILD_MIN 256
 
-static void hs_remove(struct proccache *pc, ck_hs_t *hs, unsigned long hash,
+void pc_hs_remove(struct proccache *pc, ck_hs_t *hs, unsigned long hash,
 		      const void *key, unsigned long *removed,
 		      unsigned long *peak)
 {
@@ -238,6 +238,30 @@ static unsigned long key_hash_of(ck_hs_t *hs, const struct proccache_key *k)
 static unsigned long pid_hash_of(ck_hs_t *hs, const struct proccache_key *k)
 {
 	return CK_HS_HASH(hs, hash_pid, k);
+}
+
+unsigned long pc_pid_hash(ck_hs_t *hs, uint32_t pid)
+{
+	struct proccache_key probe = { .pid = pid };
+
+	return pid_hash_of(hs, &probe);
+}
+
+bool pc_pid_set_init(struct proccache *pc, ck_hs_t *hs, unsigned long seed)
+{
+	return ck_hs_init(hs, HS_MODE, hash_pid, same_pid, &pc->hs_alloc,
+			  HS_INITIAL, seed);
+}
+
+bool pc_hs_set(struct proccache *pc, ck_hs_t *hs, unsigned long hash,
+	       void *obj, void **ret_old)
+{
+	bool ok;
+
+	hs_writer = pc;
+	ok = ck_hs_set(hs, hash, obj, ret_old);
+	hs_writer = NULL;
+	return ok;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -501,152 +525,6 @@ PROCCACHE_API const char *proccache__node_name(const struct proccache *pc)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Queries                                                                   */
-/* ------------------------------------------------------------------------ */
-
-/* Look up with @find inside an epoch section and return a reference. */
-static struct proccache_process *
-lookup_with(struct proccache *pc, const struct proccache_key *key,
-	    bool by_pid)
-{
-	struct proccache_process *p = NULL;
-	struct pc_reader *r = pc_reader_enter(pc);
-	struct pc_node *n;
-
-	if (!r) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	n = by_pid ? pc_find_pid(pc, key->pid) : pc_find_key(pc, key);
-	if (n)
-		p = pc_node_snapshot_ref(n);
-	reader_count(r, p != NULL);
-	pc_reader_exit(r);
-	if (!p)
-		errno = ENOENT;
-	return p;
-}
-
-PROCCACHE_API struct proccache_process *
-proccache__lookup(struct proccache *pc, const struct proccache_key *key)
-{
-	if (!pc || !key) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return lookup_with(pc, key, false);
-}
-
-PROCCACHE_API struct proccache_process *
-proccache__lookup_pid(struct proccache *pc, uint32_t pid)
-{
-	struct proccache_key key = { .pid = pid };
-
-	if (!pc) {
-		errno = EINVAL;
-		return NULL;
-	}
-	return lookup_with(pc, &key, true);
-}
-
-PROCCACHE_API struct proccache_process *
-proccache__lookup_exec_id(struct proccache *pc, const char *exec_id)
-{
-	char node[PROCCACHE_NODE_NAME_MAX + 1];
-	struct proccache_key key;
-	int err;
-
-	if (!pc || !exec_id) {
-		errno = EINVAL;
-		return NULL;
-	}
-	err = proccache_exec_id_parse(exec_id, node, sizeof(node), &key);
-	if (err) {
-		errno = -err;
-		return NULL;
-	}
-	if (strcmp(node, pc->node_name) != 0) {
-		errno = ENOENT;
-		return NULL;
-	}
-	return lookup_with(pc, &key, false);
-}
-
-static size_t chain_length(struct pc_node *n)
-{
-	size_t len = 0;
-
-	for (n = pc_node_parent(n); n; n = pc_node_parent(n))
-		len++;
-	return len;
-}
-
-PROCCACHE_API int proccache__ancestors(struct proccache *pc,
-				       const struct proccache_key *key,
-				       struct proccache_process **ret,
-				       size_t max, unsigned int flags)
-{
-	struct pc_reader *r;
-	struct pc_node *n;
-	size_t count = 0;
-	int err = 0;
-
-	if (!pc || !key || (max && !ret) || (flags & ~PROCCACHE_ANCESTORS_FULL))
-		return -EINVAL;
-	r = pc_reader_enter(pc);
-	if (!r)
-		return -ENOMEM;
-	n = pc_find_key(pc, key);
-	reader_count(r, n != NULL);
-	if (!n) {
-		err = -ENOENT;
-		goto out;
-	}
-	if (flags & PROCCACHE_ANCESTORS_FULL) {
-		size_t len = chain_length(n);
-
-		if (max == 0) {
-			err = len > INT32_MAX ? -EOVERFLOW : (int)len;
-			goto out;
-		}
-		if (len > max) {
-			err = -ENOSPC;
-			goto out;
-		}
-	}
-	for (n = pc_node_parent(n); n && count < max; n = pc_node_parent(n))
-		ret[count++] = pc_node_snapshot_ref(n);
-	err = (int)count;
-out:
-	pc_reader_exit(r);
-	return err;
-}
-
-PROCCACHE_API int proccache__iterate(struct proccache *pc, proccache_iter_fn fn,
-				     void *userdata)
-{
-	ck_hs_iterator_t it = CK_HS_ITERATOR_INITIALIZER;
-	struct pc_reader *r;
-	void *obj;
-	int err = 0;
-
-	if (!pc || !fn)
-		return -EINVAL;
-	r = pc_reader_enter(pc);
-	if (!r)
-		return -ENOMEM;
-	while (ck_hs_next_spmc(&pc->by_key, &it, &obj)) {
-		pc_tsan_acquire(obj);
-		err = fn(pc_node_snapshot(obj), userdata);
-		if (err < 0)
-			break;
-		err = 0;
-	}
-	pc_reader_exit(r);
-	return err;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Writer: insertion, state changes, reclamation                             */
 /* ------------------------------------------------------------------------ */
 
@@ -689,7 +567,7 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 			  &prev);
 		hs_writer = NULL;
 	} else {
-		hs_remove(pc, &pc->by_pid, pid_hash_of(&pc->by_pid, &n->key),
+		pc_hs_remove(pc, &pc->by_pid, pid_hash_of(&pc->by_pid, &n->key),
 			  &n->key, &pc->pid_removed, &pc->pid_peak);
 	}
 	n->live = live;
@@ -771,7 +649,7 @@ static void reclaim(struct proccache *pc, struct pc_node *n)
 
 	pc_node_forget_orphan(pc, n);
 	pc_past_reclaim(pc, n);
-	hs_remove(pc, &pc->by_key, key_hash_of(&pc->by_key, &n->key), &n->key,
+	pc_hs_remove(pc, &pc->by_key, key_hash_of(&pc->by_key, &n->key), &n->key,
 		  &pc->key_removed, &pc->key_peak);
 	pc->nodes--;
 	pc_stat_dec(pc, entries_exited);
@@ -889,276 +767,6 @@ void pc_housekeeping(struct proccache *pc)
 	retire_flush(pc);
 	ck_epoch_poll(pc->writer);
 	attrs_sweep(pc);
-}
-
-/* ------------------------------------------------------------------------ */
-/* The past of a pid: which node held it at a given time                    */
-/* ------------------------------------------------------------------------ */
-
-/*
- * A pid's images are its live node (by_pid) and its cached nodes that are
- * not live: exited, retired by an exec, a clone's entry retired by its
- * first exec. The latter are found through the past set: the one such node
- * itself, or an immutable list of them, newest key first, replaced (copy
- * on write) when one is added or reclaimed and freed through the epoch. A
- * node costs no byte more, and a pid whose only node is live costs nothing
- * here. Both kinds of object start with a struct proccache_key, compared
- * and hashed as a pid; a list's key has pad PAST_LIST, a node's pad is 0.
- */
-#define PAST_LIST 1u
-#define PAST_FREE_BATCH 64
-
-struct pc_pid_past {
-	struct proccache_key key; /* pid, pad = PAST_LIST */
-	uint32_t n;
-	uint32_t pad;
-	struct pc_node *nodes[];
-};
-
-/* Replaced lists wait for the epoch in batches, like snapshots. */
-struct pc_past_freed {
-	ck_epoch_entry_t entry;
-	unsigned int count;
-	void *ptr[PAST_FREE_BATCH];
-};
-
-static void past_freed_run(ck_epoch_entry_t *e)
-{
-	struct pc_past_freed *b = container_of(e, struct pc_past_freed, entry);
-
-	pc_tsan_acquire(&epoch_sync);
-	for (unsigned int i = 0; i < b->count; i++)
-		free(b->ptr[i]);
-	free(b);
-}
-
-static void past_free_later(struct proccache *pc, struct pc_pid_past *list)
-{
-	struct pc_past_freed *b = pc->past_freeing;
-
-	if (!b) {
-		b = pc->past_freeing = malloc(sizeof(*b));
-		if (!b) {
-			pc_defer(pc, free, list);
-			return;
-		}
-		b->count = 0;
-	}
-	b->ptr[b->count++] = list;
-	if (b->count == PAST_FREE_BATCH) {
-		ck_epoch_call(pc->writer, &b->entry, past_freed_run);
-		pc->past_freeing = NULL;
-	}
-}
-
-bool pc_past_init(struct proccache *pc, unsigned long seed)
-{
-	return ck_hs_init(&pc->past, HS_MODE, hash_pid, same_pid, &pc->hs_alloc,
-			  HS_INITIAL, seed);
-}
-
-/* After the epoch barrier of proccache__free(): no reader is left. */
-void pc_past_destroy(struct proccache *pc)
-{
-	ck_hs_iterator_t it = CK_HS_ITERATOR_INITIALIZER;
-	void *obj;
-
-	while (ck_hs_next(&pc->past, &it, &obj))
-		if (((struct proccache_key *)obj)->pad == PAST_LIST)
-			free(obj);
-	ck_hs_destroy(&pc->past);
-	if (pc->past_freeing) {
-		for (unsigned int i = 0; i < pc->past_freeing->count; i++)
-			free(pc->past_freeing->ptr[i]);
-		free(pc->past_freeing);
-		pc->past_freeing = NULL;
-	}
-}
-
-static unsigned long past_hash(struct proccache *pc, uint32_t pid)
-{
-	struct proccache_key probe = { .pid = pid };
-
-	return pid_hash_of(&pc->past, &probe);
-}
-
-/* @pid's past as it is published: a node, a list, or NULL. */
-static struct proccache_key *past_get(struct proccache *pc, uint32_t pid)
-{
-	struct proccache_key probe = { .pid = pid };
-	struct proccache_key *k = ck_hs_get(&pc->past, past_hash(pc, pid),
-					    &probe);
-
-	pc_tsan_acquire(k);
-	return k;
-}
-
-/* The nodes of a published past, newest first, into @ret[2] or the list
- * itself; their count. */
-static uint32_t past_nodes(struct proccache_key *k, struct pc_node ***ret,
-			   struct pc_node **one)
-{
-	if (!k)
-		return 0;
-	if (k->pad == PAST_LIST) {
-		*ret = ((struct pc_pid_past *)k)->nodes;
-		return ((struct pc_pid_past *)k)->n;
-	}
-	*one = (struct pc_node *)k;
-	*ret = one;
-	return 1;
-}
-
-/* Writer: publish @next (a node or a list; NULL: nothing) as @pid's past
- * in place of @prev. A replaced list is freed after the epoch. False when
- * there was no memory: the pid then has no past at all (rather than one
- * that misses a node). */
-static bool past_set(struct proccache *pc, uint32_t pid,
-		     struct proccache_key *prev, struct proccache_key *next)
-{
-	struct proccache_key probe = { .pid = pid };
-	unsigned long h = past_hash(pc, pid);
-	void *old = NULL;
-	bool ok = true;
-
-	if (next) {
-		pc_tsan_release(next);
-		hs_writer = pc;
-		ok = ck_hs_set(&pc->past, h, next, &old);
-		hs_writer = NULL;
-	}
-	if (!ok) {
-		pc_warn("cache: no memory for pid %u's past", pid);
-		if (next->pad == PAST_LIST)
-			free(next);
-	}
-	if (prev && (!next || !ok)) {
-		/* Whatever @prev listed is in no past any more. */
-		struct pc_node **nodes, *one;
-		uint32_t count = past_nodes(prev, &nodes, &one);
-
-		hs_remove(pc, &pc->past, h, &probe, &pc->past_removed,
-			  &pc->past_peak);
-		for (uint32_t i = 0; i < count; i++)
-			nodes[i]->in_past = false;
-	}
-	if (prev && prev->pad == PAST_LIST)
-		past_free_later(pc, (struct pc_pid_past *)prev);
-	return ok;
-}
-
-static struct pc_pid_past *past_list(uint32_t pid, uint32_t n)
-{
-	struct pc_pid_past *l = malloc(sizeof(*l) + n * sizeof(l->nodes[0]));
-
-	if (l) {
-		l->key = (struct proccache_key){ .pid = pid, .pad = PAST_LIST };
-		l->n = n;
-		l->pad = 0;
-	}
-	return l;
-}
-
-/* Writer: @n, cached, is no longer live: add it to its pid's past. */
-static void past_add(struct proccache *pc, struct pc_node *n)
-{
-	struct proccache_key *prev = past_get(pc, n->key.pid);
-	struct pc_node **nodes, *one;
-	uint32_t count = past_nodes(prev, &nodes, &one), i = 0, j = 0;
-	struct pc_pid_past *l;
-
-	if (!count) {
-		n->in_past = past_set(pc, n->key.pid, NULL, &n->key);
-		return;
-	}
-	l = past_list(n->key.pid, count + 1);
-	if (!l) {
-		past_set(pc, n->key.pid, prev, NULL);
-		pc_warn("cache: no memory for pid %u's past", n->key.pid);
-		return;
-	}
-	while (i < count && nodes[i]->key.ktime > n->key.ktime)
-		l->nodes[j++] = nodes[i++];
-	l->nodes[j++] = n;
-	while (i < count)
-		l->nodes[j++] = nodes[i++];
-	n->in_past = past_set(pc, n->key.pid, prev, &l->key);
-}
-
-/* Writer: take @n out of its pid's past. */
-static void past_remove(struct proccache *pc, struct pc_node *n)
-{
-	struct proccache_key *prev = past_get(pc, n->key.pid), *next = NULL;
-	struct pc_node **nodes, *one;
-	uint32_t count = past_nodes(prev, &nodes, &one), j = 0;
-
-	n->in_past = false;
-	if (count == 2) {
-		next = &(nodes[0] == n ? nodes[1] : nodes[0])->key;
-	} else if (count > 2) {
-		struct pc_pid_past *l = past_list(n->key.pid, count - 1);
-
-		if (l) {
-			for (uint32_t i = 0; i < count; i++)
-				if (nodes[i] != n && j < l->n)
-					l->nodes[j++] = nodes[i];
-			next = &l->key;
-		}
-		/* Without memory the list cannot shrink: the pid's past is
-		 * dropped (past_set() with NULL) rather than keep @n. */
-		else
-			for (uint32_t i = 0; i < count; i++)
-				nodes[i]->in_past = false;
-	}
-	if (count)
-		past_set(pc, n->key.pid, prev, next);
-}
-
-void pc_past_live_changed(struct proccache *pc, struct pc_node *n)
-{
-	if (!n->live && !n->in_past)
-		past_add(pc, n);
-	else if (n->live && n->in_past)
-		past_remove(pc, n);
-}
-
-void pc_past_reclaim(struct proccache *pc, struct pc_node *n)
-{
-	if (n->in_past)
-		past_remove(pc, n);
-}
-
-/* Whether @n's image held its pid at @at: it started by then (the caller
- * checked), and had not exited before. An image replaced by an exec held
- * the pid until the next image's start, which the choice of the newest
- * image started by @at already says. */
-static bool held_at(struct pc_node *n, uint64_t at)
-{
-	const struct proccache_process *p = pc_node_snapshot(n);
-
-	return !(p->state == PROCCACHE_STATE_EXITED && p->exit_time &&
-		 p->exit_time < at);
-}
-
-struct pc_node *pc_find_pid_at(struct proccache *pc, uint32_t pid,
-			       uint64_t at)
-{
-	struct pc_node *best = pc_find_pid(pc, pid), **nodes, *one;
-	uint32_t count;
-
-	if (!at)
-		return best;
-	if (best && best->key.ktime > at)
-		best = NULL;
-	count = past_nodes(past_get(pc, pid), &nodes, &one);
-	for (uint32_t i = 0; i < count; i++) {
-		if (nodes[i]->key.ktime <= at) {
-			if (!best || nodes[i]->key.ktime > best->key.ktime)
-				best = nodes[i];
-			break;
-		}
-	}
-	return best && held_at(best, at) ? best : NULL;
 }
 
 void pc_reader_counted(struct pc_reader *r, bool hit)

@@ -98,7 +98,6 @@ struct pc_redact;
 struct pc_retired;
 struct pc_held;
 struct pc_recent_exit;
-struct pc_past_freed;
 struct proccache_sub;
 
 struct proccache {
@@ -151,7 +150,6 @@ struct proccache {
 	 * Writer-maintained like by_pid. */
 	ck_hs_t past;
 	unsigned long past_removed, past_peak;
-	struct pc_past_freed *past_freeing; /* replaced lists, batched */
 };
 
 /* Stats: the writer is the only one that adds. */
@@ -181,6 +179,12 @@ static inline struct pc_node *pc_node_parent(struct pc_node *n)
 {
 	return atomic_load_explicit(&n->parent, memory_order_acquire);
 }
+static inline struct proccache_process *pc_node_parent_snapshot(struct pc_node *n)
+{
+	struct pc_node *p = pc_node_parent(n);
+
+	return p ? pc_node_snapshot(p) : NULL;
+}
 
 /* Writer side, ingest thread only. */
 int pc_node_insert(struct proccache *pc, struct pc_node *n);
@@ -204,6 +208,17 @@ void pc_housekeeping(struct proccache *pc);
  * docs/tagging.md). */
 struct pc_node *pc_find_pid_at(struct proccache *pc, uint32_t pid,
 			       uint64_t at);
+/* Writer: helpers for the hash sets of other modules (past.c): a set of
+ * objects that start with a struct proccache_key compared as a pid, put
+ * and remove with the deferred frees ck_hs needs, and a free deferred
+ * until no reader can see @ptr. */
+bool pc_pid_set_init(struct proccache *pc, ck_hs_t *hs, unsigned long seed);
+unsigned long pc_pid_hash(ck_hs_t *hs, uint32_t pid);
+bool pc_hs_set(struct proccache *pc, ck_hs_t *hs, unsigned long hash,
+	       void *obj, void **ret_old);
+void pc_hs_remove(struct proccache *pc, ck_hs_t *hs, unsigned long hash,
+		  const void *key, unsigned long *removed, unsigned long *peak);
+void pc_defer(struct proccache *pc, void (*fn)(void *), void *ptr);
 /* Count one lookup of reader @r, a hit or a miss. */
 void pc_reader_counted(struct pc_reader *r, bool hit);
 /* Writer: set up and tear down the past index; note that a node stopped

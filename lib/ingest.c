@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "labels.h"
 #include "opts.h"
+#include "ingest_creds.h"
 #include "pending.h"
 #include "redact.h"
 
@@ -34,13 +35,6 @@ static bool is_clone_entry(struct pc_node *n)
 static struct pc_node *parent_of(struct pc_node *n)
 {
 	return pc_node_parent(n);
-}
-
-static const struct proccache_process *parent_snapshot(struct pc_node *n)
-{
-	struct pc_node *p = parent_of(n);
-
-	return p ? pc_node_snapshot(p) : NULL;
 }
 
 /* The live entry of @pid, if it is the process that started at @start (a
@@ -156,7 +150,7 @@ static int end_with_exit(struct proccache *pc, struct pc_node *n,
 	snap->flags |= ev->flags & PROCCACHE_F_EXIT_INFERRED;
 	publish_end(pc, n, snap);
 	pc_recent_exit_note(pc, n, snap->exit_time);
-	return pc_dispatch(pc, ev, snap, parent_snapshot(n));
+	return pc_dispatch(pc, ev, snap, pc_node_parent_snapshot(n));
 }
 
 /* An exit of @n's pid that was held for @n: apply it now. */
@@ -687,65 +681,6 @@ static void expire_held(struct proccache *pc)
 	}
 }
 
-/* The creds of @old with the ones @ev knows (its creds_mask) put in. */
-static struct proccache_creds merged_creds(const struct proccache_creds *old,
-					   const struct proccache_event *ev)
-{
-	struct proccache_creds c = *old;
-	const uint32_t *from = (const uint32_t *)&ev->creds;
-	uint32_t *to = (uint32_t *)&c;
-
-	for (unsigned int i = 0; i <= PROCCACHE_CRED_AUID; i++)
-		if (!ev->creds_mask || (ev->creds_mask & (1u << i)))
-			to[i] = from[i];
-	return c;
-}
-
-/*
- * A live process changed credentials (setuid(2) and friends, seen by the
- * netlink sensor): its snapshot is replaced by one whose image differs only
- * in the creds. Caps, namespaces and cgroup stay as they were.
- */
-static int ingest_creds(struct proccache *pc, const struct proccache_event *ev)
-{
-	struct proccache_key key = { .pid = ev->pid, .ktime = ev->ktime };
-	struct pc_node *n = ev->ktime ? pc_find_key(pc, &key)
-				      : pc_find_pid(pc, ev->pid);
-	struct proccache_process *old, *snap;
-	struct proccache_event merged;
-	struct pc_image *img;
-
-	pc_stat_inc(pc, events_creds);
-	if (!n || !n->live) {
-		pc_stat_inc(pc, exit_unknown);
-		return PROCCACHE_INGEST_IGNORED;
-	}
-	old = pc_node_snapshot(n);
-	memset(&merged, 0, sizeof(merged));
-	merged.creds = merged_creds(&old->image->attrs->creds, ev);
-	if (!memcmp(&old->image->attrs->creds, &merged.creds,
-		    sizeof(merged.creds))) {
-		pc_stat_inc(pc, duplicates);
-		return PROCCACHE_INGEST_DUPLICATE;
-	}
-	merged.caps = old->image->attrs->caps;
-	merged.ns = old->image->attrs->ns;
-	merged.cgroup_id = old->image->attrs->cgroup_id;
-	img = pc_image_with_attrs(old->image,
-				  pc_attrs_get(pc, &merged, pc_labels_of(old)));
-	if (!img)
-		return -ENOMEM;
-	snap = pc_process_dup(old);
-	if (!snap) {
-		pc_image_unref(img);
-		return -ENOMEM;
-	}
-	pc_image_unref(snap->image);
-	snap->image = img;
-	pc_node_publish(pc, n, snap);
-	return pc_dispatch(pc, ev, snap, parent_snapshot(n));
-}
-
 static int ingest_lost(struct proccache *pc, const struct proccache_event *ev)
 {
 	pc_stat_inc(pc, events_lost);
@@ -822,7 +757,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		ret = ingest_exit(pc, &ev);
 		break;
 	case PROCCACHE_EVENT_CREDS:
-		ret = ingest_creds(pc, &ev);
+		ret = pc_ingest_creds(pc, &ev);
 		break;
 	default:
 		ret = ingest_lost(pc, &ev);
