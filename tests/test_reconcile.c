@@ -68,8 +68,33 @@ static uint64_t start_of(pid_t pid)
 
 /* ---- one pass, no privileges --------------------------------------------- */
 
+#define MAX_GONE 256
+
+/* The entries a pass ended, with the start of the process each was. */
+struct gone {
+	unsigned int count;
+	uint32_t pid[MAX_GONE];
+	uint64_t start[MAX_GONE];
+};
+
+static int note_gone(struct proccache *c, const struct proccache_event *ev,
+		     const struct proccache_process *p,
+		     const struct proccache_process *parent, void *userdata)
+{
+	struct gone *g = userdata;
+
+	(void)c, (void)ev, (void)parent;
+	if (g->count < MAX_GONE) {
+		g->pid[g->count] = proccache_process__pid(p);
+		g->start[g->count] = proccache_process__start_time(p);
+	}
+	g->count++;
+	return 0;
+}
+
 Test(pass, gone_entries_end_and_missing_processes_join)
 {
+	static struct gone gone;
 	struct pc_reconcile_result res;
 	struct proccache_process *p;
 	struct proccache *cache = other_cache();
@@ -95,10 +120,22 @@ Test(pass, gone_entries_end_and_missing_processes_join)
 	cr_expect_eq(proccache_process__parent_key(p).pid, (uint32_t)getppid());
 	proccache_process__unref(p);
 
-	/* a second pass finds us in place */
+	/* a second pass finds us in place; what it ends is only what has
+	 * really gone from /proc since the first (the machine runs on) */
+	gone.count = 0;
+	cr_assert_not_null(proccache__subscribe(cache, PROCCACHE_EVENT_EXIT,
+						note_gone, &gone, NULL));
 	cr_assert_eq(pc_reconcile_pass(cache, NULL, 0, PC_RECONCILE_FULL, NULL, NULL,
 				       &res), 0);
-	cr_expect_eq(res.exited, 0, "something of ours ended twice");
+	cr_expect_eq(res.exited, gone.count);
+	for (unsigned int i = 0; i < gone.count && i < MAX_GONE; i++) {
+		uint64_t now_start;
+
+		cr_expect_neq(gone.pid[i], (uint32_t)getpid(), "we were ended");
+		cr_expect(pc_procfs_start_time(NULL, gone.pid[i], &now_start) ||
+				  !pc_same_start(now_start, gone.start[i]),
+			  "pid %u ended though it still runs", gone.pid[i]);
+	}
 	p = proccache__lookup_pid(cache, (uint32_t)getpid());
 	cr_expect_eq(proccache_process__ktime(p), me_start, "re-added");
 	proccache_process__unref(p);
