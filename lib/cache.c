@@ -634,20 +634,10 @@ void pc_node_adopt(struct pc_node *child, struct pc_node *parent)
 	atomic_store_explicit(&child->parent, parent, memory_order_release);
 }
 
-void pc_node_forget_orphan(struct proccache *pc, struct pc_node *child)
-{
-	if (!child->orphan)
-		return;
-	pc_waitmap_remove(&pc->orphans, pc_node_snapshot(child)->parent_pid,
-			  child);
-	child->orphan = false;
-}
-
 static void reclaim(struct proccache *pc, struct pc_node *n)
 {
 	struct pc_node *parent = pc_node_parent(n);
 
-	pc_node_forget_orphan(pc, n);
 	pc_past_reclaim(pc, n);
 	pc_hs_remove(pc, &pc->by_key, key_hash_of(&pc->by_key, &n->key), &n->key,
 		  &pc->key_removed, &pc->key_peak);

@@ -64,7 +64,7 @@ struct pc_node {
 	uint32_t children;
 	bool live;   /* in the pid index */
 	bool queued; /* in the reclaim queue */
-	bool orphan; /* waits in pc->orphans for its parent (pending.c) */
+	bool orphan; /* was put in pc->orphans to wait for its parent */
 	bool in_past; /* in its pid's past (pc_find_pid_at); writer's */
 };
 
@@ -92,6 +92,8 @@ struct pc_counters {
 #define PC_HOLD_NS_DEFAULT (5ull * 1000000000ull)
 /* Slots of the direct-mapped memory of recent exits. */
 #define PC_RECENT_EXITS 1024u
+/* Waiting children swept of stale items at the latest past this many. */
+#define PC_ORPHANS_SWEEP_MIN 64u
 
 struct pc_sensor;
 struct pc_redact;
@@ -128,6 +130,7 @@ struct proccache {
 	/* pending.c: what waits for an entry that is not cached yet */
 	uint64_t hold_ns;
 	struct pc_waitmap orphans; /* children by their named parent's pid */
+	uint32_t orphans_sweep_at; /* sweep stale orphans at this many */
 	struct pc_waitmap held;    /* held exits by pid */
 	struct pc_held *held_head, *held_tail; /* oldest first */
 	struct pc_recent_exit *recent;
@@ -194,8 +197,7 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live);
 void pc_node_release_check(struct proccache *pc, struct pc_node *n);
 /* Give @child, cached without its parent, the parent @parent. */
 void pc_node_adopt(struct pc_node *child, struct pc_node *parent);
-/* @child no longer waits for its parent in pc->orphans. */
-void pc_node_forget_orphan(struct proccache *pc, struct pc_node *child);
+
 bool pc_make_room(struct proccache *pc);
 /* Reclaim the entries whose grace ended by pc->now. */
 int pc_reclaim_expired(struct proccache *pc);

@@ -547,7 +547,7 @@ static int link_late_clone(struct proccache *pc,
 	if (first_exec)
 		snap->flags |= PROCCACHE_F_EXEC_AFTER_CLONE;
 	if (parent) {
-		pc_node_forget_orphan(pc, cur);
+		cur->orphan = false;
 		snap->flags &= ~(uint32_t)PROCCACHE_F_PARENT_UNKNOWN;
 		snap->parent_pid = parent->key.pid;
 		snap->parent_ktime = parent->key.ktime;

@@ -66,10 +66,12 @@ struct held_match {
 	struct pc_held *found;
 };
 
-static bool held_match_one(void *ptr, void *userdata)
+static bool held_match_one(void *ptr, const struct proccache_key *key,
+			   void *userdata)
 {
 	struct held_match *m = userdata;
 
+	(void)key;
 	if (m->found || !pc_held_matches(ptr, m->ktime, m->start))
 		return false;
 	m->found = ptr;
@@ -153,14 +155,40 @@ struct pc_node *pc_recent_exit_find(struct proccache *pc, uint32_t pid,
 
 /* ---- children waiting for their parent ------------------------------------ */
 
+/* The waiting child an item names, or NULL when it no longer waits (it was
+ * reclaimed, or got its parent another way): such an item is dropped. */
+static struct pc_node *waiting_child(struct proccache *pc,
+				     const struct proccache_key *key)
+{
+	struct pc_node *child = pc_find_key(pc, key);
+
+	return child && !pc_node_parent(child) ? child : NULL;
+}
+
+static bool no_longer_waits(void *ptr, const struct proccache_key *key,
+			    void *userdata)
+{
+	(void)ptr;
+	return !waiting_child(userdata, key);
+}
+
+/*
+ * Children wait by key, pushed in O(1): a reclaimed child leaves a stale
+ * item, dropped when its parent's pid comes or, once the items have
+ * doubled since the last sweep, by a sweep (O(1) per item over time).
+ */
 int pc_orphan_add(struct proccache *pc, struct pc_node *child)
 {
 	int err;
 
 	if (child->orphan)
 		return 0;
-	err = pc_waitmap_add(&pc->orphans, pc_node_snapshot(child)->parent_pid,
-			     child);
+	if (pc->orphans.count >= pc->orphans_sweep_at) {
+		pc_waitmap_sweep(&pc->orphans, no_longer_waits, pc);
+		pc->orphans_sweep_at = 2 * pc->orphans.count + PC_ORPHANS_SWEEP_MIN;
+	}
+	err = pc_waitmap_push(&pc->orphans,
+			      pc_node_snapshot(child)->parent_pid, &child->key);
 	if (!err)
 		child->orphan = true;
 	return err;
@@ -173,11 +201,15 @@ struct adopt_ctx {
 	unsigned int count;
 };
 
-static bool adopt_one(void *ptr, void *userdata)
+static bool adopt_one(void *ptr, const struct proccache_key *key,
+		      void *userdata)
 {
 	struct adopt_ctx *a = userdata;
-	struct pc_node *child = ptr;
+	struct pc_node *child = waiting_child(a->pc, key);
 
+	(void)ptr;
+	if (!child)
+		return true;
 	if (!a->adopt(a->pc, child, a->parent))
 		return false;
 	child->orphan = false;
