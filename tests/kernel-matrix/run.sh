@@ -194,6 +194,8 @@ boot() {
 		-kernel "$dir/vmlinuz" -initrd "$dir/initramfs.gz" \
 		-append "console=ttyS0 rdinit=/init panic=-1 oops=panic loglevel=4 kmatrix.src=$src kmatrix.build=$build kmatrix.scope=$scope kmatrix.scale=$scale${KMATRIX_FILTER:+ kmatrix.filter=$KMATRIX_FILTER}${KMATRIX_SCRIPT:+ kmatrix.script=$KMATRIX_SCRIPT}" \
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+		-virtfs "local,path=$src,mount_tag=kmsrc,security_model=none,readonly=on,multidevs=remap" \
+		-virtfs "local,path=$build,mount_tag=kmbuild,security_model=none,readonly=on,multidevs=remap" \
 		</dev/null >"$log" 2>&1 || rc=$?
 	tr -d '\r' <"$log" | grep -E '^(KMATRIX-(KERNEL|SUITE|END)|kmatrix:)' | sed "s/^/  [$name] /"
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
