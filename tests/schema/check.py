@@ -255,14 +255,16 @@ class EcsChecker:
             for i in range(1, len(parts)):
                 self.prefixes.add(".".join(parts[:i]))
 
-    def leaf_value(self, field, t, v, path):
+    def leaf_value(self, field, t, v, path, element=False):
         e = self.e
         if v is None:
             return e.add(path, "null written (leave the field out)")
         if t in ("keyword", "wildcard", "match_only_text", "constant_keyword", "text"):
             if not isinstance(v, str):
                 return e.add(path, "want a string (%s), got %s" % (t, json.dumps(v)[:40]))
-            if v == "":
+            # An argument may be empty (argv can hold ""): an element of
+            # an *.args array is data, any other empty string a default.
+            if v == "" and not (element and field.endswith("args")):
                 e.add(path, "empty string (leave the field out)")
             pattern = self.s.get("patterns", {}).get(field)
             if pattern and not re.match(pattern, v):
@@ -302,7 +304,8 @@ class EcsChecker:
             if not v:
                 self.e.add(path, "empty array (leave the field out)")
             for i, item in enumerate(v):
-                self.leaf_value(field, spec["type"], item, "%s[%d]" % (path, i))
+                self.leaf_value(field, spec["type"], item, "%s[%d]" % (path, i),
+                                element=True)
         elif isinstance(v, list):
             self.e.add(path, "an array where ECS defines one %s value" % spec["type"])
         else:
