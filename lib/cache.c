@@ -359,7 +359,7 @@ struct pc_node *pc_find_key(struct proccache *pc, const struct proccache_key *ke
 	return n;
 }
 
-struct pc_node *pc_find_pid(struct proccache *pc, uint32_t pid)
+struct pc_node *pc_find_pid_slot(struct proccache *pc, uint32_t pid)
 {
 	struct proccache_key probe = { .pid = pid };
 	struct pc_node *n = ck_hs_get(&pc->by_pid,
@@ -367,6 +367,17 @@ struct pc_node *pc_find_pid(struct proccache *pc, uint32_t pid)
 
 	pc_tsan_acquire(n);
 	return n;
+}
+
+/* The slot's node if live. Readers cannot read n->live (the writer's); the
+ * snapshot says the same: a node's snapshot is LIVE exactly while it is
+ * live, as an ending is published before the node stops being live. */
+struct pc_node *pc_find_pid(struct proccache *pc, uint32_t pid)
+{
+	struct pc_node *n = pc_find_pid_slot(pc, pid);
+
+	return n && pc_node_snapshot(n)->state == PROCCACHE_STATE_LIVE ? n
+									 : NULL;
 }
 
 /* Inside an epoch section: the node's snapshot cannot be freed before the
@@ -555,6 +566,12 @@ void pc_node_publish(struct proccache *pc, struct pc_node *n,
 	retire_snapshot(pc, old);
 }
 
+/*
+ * A pid's slot in by_pid holds its newest node: live, or no longer live
+ * until another node of the pid takes the slot or the node is reclaimed.
+ * So the common exit costs no index operation, and pc_find_pid_at() finds
+ * a pid's last image without a past set entry.
+ */
 void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 {
 	void *prev = NULL;
@@ -562,16 +579,14 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 	if (n->live == live)
 		return;
 	if (live) {
+		pc_past_enter_slot(pc, n);
 		hs_writer = pc;
 		ck_hs_set(&pc->by_pid, pid_hash_of(&pc->by_pid, &n->key), n,
 			  &prev);
 		hs_writer = NULL;
-	} else {
-		pc_hs_remove(pc, &pc->by_pid, pid_hash_of(&pc->by_pid, &n->key),
-			  &n->key, &pc->pid_removed, &pc->pid_peak);
+		n->past |= PC_PAST_SLOT;
 	}
 	n->live = live;
-	pc_past_live_changed(pc, n);
 	if (live) {
 		pc_stat_inc(pc, entries_live);
 		pc_stat_dec(pc, entries_exited);
@@ -580,17 +595,21 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 		pc_stat_inc(pc, entries_exited);
 	}
 	if (prev && prev != n) {
-		/* Ingest ends a pid's live entry before it makes another live;
-		 * should that ever be missed, the displaced node must not go
-		 * on believing it is indexed. */
 		struct pc_node *displaced = prev;
 
-		pc_warn("cache: pid %u had two live entries", n->key.pid);
-		displaced->live = false;
-		pc_past_live_changed(pc, displaced);
-		pc_stat_dec(pc, entries_live);
-		pc_stat_inc(pc, entries_exited);
-		pc_node_release_check(pc, displaced);
+		displaced->past &= (uint8_t)~PC_PAST_SLOT;
+		if (displaced->live) {
+			/* Ingest ends a pid's live entry before it makes
+			 * another live; should that ever be missed, the
+			 * displaced node must not go on believing it is
+			 * indexed. */
+			pc_warn("cache: pid %u had two live entries", n->key.pid);
+			displaced->live = false;
+			pc_stat_dec(pc, entries_live);
+			pc_stat_inc(pc, entries_exited);
+			pc_node_release_check(pc, displaced);
+		}
+		pc_past_left_slot(pc, displaced);
 	}
 }
 
@@ -638,6 +657,9 @@ static void reclaim(struct proccache *pc, struct pc_node *n)
 {
 	struct pc_node *parent = pc_node_parent(n);
 
+	if (n->past & PC_PAST_SLOT)
+		pc_hs_remove(pc, &pc->by_pid, pid_hash_of(&pc->by_pid, &n->key),
+			  &n->key, &pc->pid_removed, &pc->pid_peak);
 	pc_past_reclaim(pc, n);
 	pc_hs_remove(pc, &pc->by_key, key_hash_of(&pc->by_key, &n->key), &n->key,
 		  &pc->key_removed, &pc->key_peak);

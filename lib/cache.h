@@ -49,6 +49,13 @@ void __tsan_release(void *addr);
 #define pc_tsan_release(p) ((void)(p))
 #endif
 
+/* Where pc_find_pid_at() finds a node (bits of pc_node.past). */
+enum pc_past_state {
+	PC_PAST_SLOT = 1u << 0, /* its pid's slot in by_pid: live or newest */
+	PC_PAST_SET = 1u << 1,  /* its pid's past set */
+	PC_PAST_NEXT = 1u << 2, /* through the image that replaced it */
+};
+
 struct pc_node {
 	struct proccache_key key; /* first: the hash sets compare keys */
 	_Atomic(struct proccache_process *) cur;
@@ -65,7 +72,7 @@ struct pc_node {
 	bool live;   /* in the pid index */
 	bool queued; /* in the reclaim queue */
 	bool orphan; /* was put in pc->orphans to wait for its parent */
-	bool in_past; /* in its pid's past (pc_find_pid_at); writer's */
+	uint8_t past; /* enum pc_past_state bits; writer's */
 };
 
 /* Per (thread, cache) epoch record, found through a pthread key, so query
@@ -171,6 +178,8 @@ struct pc_reader *pc_reader_enter(struct proccache *pc);
 void pc_reader_exit(struct pc_reader *r);
 struct pc_node *pc_find_key(struct proccache *pc, const struct proccache_key *key);
 struct pc_node *pc_find_pid(struct proccache *pc, uint32_t pid);
+/* The node in @pid's slot, live or not (pc_find_pid_at()). */
+struct pc_node *pc_find_pid_slot(struct proccache *pc, uint32_t pid);
 struct proccache_process *pc_node_snapshot_ref(struct pc_node *n);
 void pc_reader_totals(struct proccache *pc, uint64_t *ret_lookups,
 		      uint64_t *ret_misses);
@@ -227,8 +236,16 @@ void pc_reader_counted(struct pc_reader *r, bool hit);
  * or started being live, or is about to be reclaimed. */
 bool pc_past_init(struct proccache *pc, unsigned long seed);
 void pc_past_destroy(struct proccache *pc);
-void pc_past_live_changed(struct proccache *pc, struct pc_node *n);
+/* Writer: @n is about to take its pid's slot (made live). */
+void pc_past_enter_slot(struct proccache *pc, struct pc_node *n);
+/* Writer: @n, not live, lost its pid's slot to a newer node. */
+void pc_past_left_slot(struct proccache *pc, struct pc_node *n);
 void pc_past_reclaim(struct proccache *pc, struct pc_node *n);
+/* Writer: @n's image, the first of its process, is being replaced by
+ * @next's exec, which started it at @n's key: readers reach @n through
+ * @next (its snapshot's start_time), so @n needs no place in the past. */
+void pc_past_via_successor(struct pc_node *n,
+			   const struct proccache_process *next);
 
 /* Interned attributes of an event's image with @labels, with a reference;
  * NULL on ENOMEM. Writer only. */

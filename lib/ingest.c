@@ -243,8 +243,10 @@ static int add_live(struct proccache *pc, const struct proccache_event *ev,
 	err = pc_node_insert(pc, n);
 	if (err)
 		goto fail;
-	if (retired)
+	if (retired) {
+		pc_past_via_successor(replaced, snap);
 		publish_end(pc, replaced, retired);
+	}
 	pc_node_set_live(pc, n, true);
 	wait_for_parent(pc, n);
 	pc_orphans_adopt(pc, n, adopt);

@@ -2,7 +2,7 @@
 /*
  * The past of a pid: which cached node held it at a given time (the pid
  * history behind proccache__with_pid()'s at_ns). Writer side called by
- * cache.c when a node stops or starts being live or is reclaimed; reader
+ * cache.c when a node takes or loses its pid's slot or is reclaimed; reader
  * side inside an epoch section.
  */
 #include <stdlib.h>
@@ -11,14 +11,19 @@
 #include "log.h"
 
 /*
- * A pid's images are its live node (by_pid) and its cached nodes that are
- * not live: exited, retired by an exec, a clone's entry retired by its
- * first exec. The latter are found through the past set: the one such node
- * itself, or an immutable list of them, newest key first, replaced (copy
- * on write) when one is added or reclaimed and freed through the epoch. A
- * node costs no byte more, and a pid whose only node is live costs nothing
- * here. Both kinds of object start with a struct proccache_key, compared
- * and hashed as a pid; a list's key has pad PAST_LIST, a node's pad is 0.
+ * A pid's images are found in three places. Its slot in by_pid holds its
+ * newest node, live or not (cache.c), so the common fork, exec, exit costs
+ * nothing here. A process's first image, replaced by an exec that names it
+ * exactly (the exec's start_time is its key), is found through the image
+ * that replaced it. The others (a node that lost the slot to a reused pid,
+ * an image replaced by a second exec) are in the past set: the one such
+ * node itself, or an immutable list of them, newest key first, replaced
+ * (copy on write) when one is added or reclaimed and freed through the
+ * epoch. A node costs no byte more. Both kinds of object start with a
+ * struct proccache_key, compared and hashed as a pid; a list's key has pad
+ * PAST_LIST, a node's pad is 0. A first image outliving the image that
+ * replaced it (pinned by children forked before the exec) is no longer
+ * found by time, only by key.
  */
 #define PAST_LIST 1u
 
@@ -107,7 +112,7 @@ static bool past_set(struct proccache *pc, uint32_t pid,
 		pc_hs_remove(pc, &pc->past, h, &probe, &pc->past_removed,
 			  &pc->past_peak);
 		for (uint32_t i = 0; i < count; i++)
-			nodes[i]->in_past = false;
+			nodes[i]->past &= (uint8_t)~PC_PAST_SET;
 	}
 	if (prev && prev->pad == PAST_LIST)
 		pc_defer(pc, free, prev);
@@ -126,7 +131,7 @@ static struct pc_pid_past *past_list(uint32_t pid, uint32_t n)
 	return l;
 }
 
-/* Writer: @n, cached, is no longer live: add it to its pid's past. */
+/* Writer: @n, cached, is no longer in its pid's slot: add it to the past. */
 static void past_add(struct proccache *pc, struct pc_node *n)
 {
 	struct proccache_key *prev = past_get(pc, n->key.pid);
@@ -135,7 +140,8 @@ static void past_add(struct proccache *pc, struct pc_node *n)
 	struct pc_pid_past *l;
 
 	if (!count) {
-		n->in_past = past_set(pc, n->key.pid, NULL, &n->key);
+		if (past_set(pc, n->key.pid, NULL, &n->key))
+			n->past |= PC_PAST_SET;
 		return;
 	}
 	l = past_list(n->key.pid, count + 1);
@@ -149,7 +155,8 @@ static void past_add(struct proccache *pc, struct pc_node *n)
 	l->nodes[j++] = n;
 	while (i < count)
 		l->nodes[j++] = nodes[i++];
-	n->in_past = past_set(pc, n->key.pid, prev, &l->key);
+	if (past_set(pc, n->key.pid, prev, &l->key))
+		n->past |= PC_PAST_SET;
 }
 
 /* Writer: take @n out of its pid's past. */
@@ -159,7 +166,7 @@ static void past_remove(struct proccache *pc, struct pc_node *n)
 	struct pc_node **nodes, *one;
 	uint32_t count = past_nodes(prev, &nodes, &one), j = 0;
 
-	n->in_past = false;
+	n->past &= (uint8_t)~PC_PAST_SET;
 	if (count == 2) {
 		next = &(nodes[0] == n ? nodes[1] : nodes[0])->key;
 	} else if (count > 2) {
@@ -175,23 +182,36 @@ static void past_remove(struct proccache *pc, struct pc_node *n)
 		 * dropped (past_set() with NULL) rather than keep @n. */
 		else
 			for (uint32_t i = 0; i < count; i++)
-				nodes[i]->in_past = false;
+				nodes[i]->past &= (uint8_t)~PC_PAST_SET;
 	}
 	if (count)
 		past_set(pc, n->key.pid, prev, next);
 }
 
-void pc_past_live_changed(struct proccache *pc, struct pc_node *n)
+void pc_past_enter_slot(struct proccache *pc, struct pc_node *n)
 {
-	if (!n->live && !n->in_past)
-		past_add(pc, n);
-	else if (n->live && n->in_past)
+	if (n->past & PC_PAST_SET)
 		past_remove(pc, n);
+	n->past &= (uint8_t)~PC_PAST_NEXT;
+}
+
+void pc_past_left_slot(struct proccache *pc, struct pc_node *n)
+{
+	if (!(n->past & (PC_PAST_SET | PC_PAST_NEXT)))
+		past_add(pc, n);
+}
+
+void pc_past_via_successor(struct pc_node *n,
+			   const struct proccache_process *next)
+{
+	if (next->start_time == n->key.ktime && next->ktime > n->key.ktime &&
+	    next->pid == n->key.pid)
+		n->past |= PC_PAST_NEXT;
 }
 
 void pc_past_reclaim(struct proccache *pc, struct pc_node *n)
 {
-	if (n->in_past)
+	if (n->past & PC_PAST_SET)
 		past_remove(pc, n);
 }
 
@@ -207,23 +227,47 @@ static bool held_at(struct pc_node *n, uint64_t at)
 		 p->exit_time < at);
 }
 
+/* Make @c the answer if it is newer than @best and started by @at. */
+static struct pc_node *newer_by(struct pc_node *best, struct pc_node *c,
+				uint64_t at)
+{
+	return c && c->key.ktime <= at &&
+			       (!best || c->key.ktime > best->key.ktime)
+		       ? c
+		       : best;
+}
+
+/* @x started after @at; the first image of its process, if that started by
+ * @at and is still cached (PC_PAST_NEXT: it is in no past set). */
+static struct pc_node *first_image(struct proccache *pc, struct pc_node *x,
+				   uint64_t at)
+{
+	const struct proccache_process *s = pc_node_snapshot(x);
+	struct proccache_key k = { .pid = x->key.pid, .ktime = s->start_time };
+
+	if (!k.ktime || k.ktime >= x->key.ktime || k.ktime > at)
+		return NULL;
+	return pc_find_key(pc, &k);
+}
+
 struct pc_node *pc_find_pid_at(struct proccache *pc, uint32_t pid,
 			       uint64_t at)
 {
-	struct pc_node *best = pc_find_pid(pc, pid), **nodes, *one;
+	struct pc_node *slot, *best = NULL, **nodes, *one;
 	uint32_t count;
 
 	if (!at)
-		return best;
-	if (best && best->key.ktime > at)
-		best = NULL;
+		return pc_find_pid(pc, pid);
+	slot = pc_find_pid_slot(pc, pid);
+	if (slot)
+		best = slot->key.ktime <= at ? slot : first_image(pc, slot, at);
 	count = past_nodes(past_get(pc, pid), &nodes, &one);
 	for (uint32_t i = 0; i < count; i++) {
 		if (nodes[i]->key.ktime <= at) {
-			if (!best || nodes[i]->key.ktime > best->key.ktime)
-				best = nodes[i];
+			best = newer_by(best, nodes[i], at);
 			break;
 		}
+		best = newer_by(best, first_image(pc, nodes[i], at), at);
 	}
 	return best && held_at(best, at) ? best : NULL;
 }

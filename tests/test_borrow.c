@@ -170,6 +170,54 @@ Test(borrow, a_late_image_is_placed_by_its_start)
 	proccache__free(pc);
 }
 
+/* A process's first image, replaced by an exec that names its start, is
+ * found through the image that replaced it: live, exited or itself replaced
+ * again. */
+Test(borrow, a_first_image_is_found_through_its_successor)
+{
+	struct proccache *pc = cache(0);
+
+	exec_ev(pc, 1, 10, 0, "/bin/sh");
+	clone_ev(pc, 60, 100, 1);
+	exec_ev(pc, 60, 200, 0, "/usr/bin/env");
+	cr_expect_str_eq(binary_at(pc, 60, 150), "/bin/sh", "successor live");
+	cr_expect_str_eq(binary_at(pc, 60, 250), "/usr/bin/env");
+	exit_ev(pc, 60, 300);
+	cr_expect_str_eq(binary_at(pc, 60, 150), "/bin/sh", "successor exited");
+	cr_expect_str_eq(binary_at(pc, 60, 99), "ENOENT");
+	exec_ev(pc, 60, 400, 1, "/bin/reused");
+	cr_expect_str_eq(binary_at(pc, 60, 150), "/bin/sh", "pid reused");
+	cr_expect_str_eq(binary_at(pc, 60, 250), "/usr/bin/env");
+	cr_expect_str_eq(binary_at(pc, 60, 350), "ENOENT");
+	proccache__free(pc);
+}
+
+/* The documented limit: a first image that outlives the image that replaced
+ * it (pinned by a child forked before the exec) is still cached, by key,
+ * but no longer found by time. */
+Test(borrow, a_first_image_outliving_its_successor_is_found_by_key_only)
+{
+	struct proccache *pc = cache(1000);
+	struct proccache_key first = { .pid = 60, .ktime = 100 };
+	struct seen s = { 0 };
+
+	test_now = 1;
+	exec_ev(pc, 1, 10, 0, "/bin/sh");
+	clone_ev(pc, 60, 100, 1);
+	clone_ev(pc, 61, 150, 60); /* forked before the exec: pins 60@100 */
+	exec_ev(pc, 60, 200, 0, "/usr/bin/env");
+	exit_ev(pc, 60, 300);
+	cr_expect_str_eq(binary_at(pc, 60, 120), "/bin/sh");
+	test_now = 5000; /* 60@200's grace is over; 60@100 is pinned */
+	cr_assert_geq(proccache__tick(pc), 1);
+	cr_expect_str_eq(binary_at(pc, 60, 250), "ENOENT");
+	cr_expect_str_eq(binary_at(pc, 60, 120), "ENOENT");
+	cr_assert_eq(proccache__with_key(pc, &first, record, &s), 7);
+	cr_expect_str_eq(s.binary, "/bin/sh");
+	proccache__free(pc);
+	test_now = 1;
+}
+
 Test(borrow, a_reclaimed_image_is_no_longer_known)
 {
 	struct proccache *pc = cache(1000);
