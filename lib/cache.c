@@ -581,10 +581,12 @@ void pc_node_set_live(struct proccache *pc, struct pc_node *n, bool live)
 	if (live) {
 		pc_past_enter_slot(pc, n);
 		hs_writer = pc;
-		ck_hs_set(&pc->by_pid, pid_hash_of(&pc->by_pid, &n->key), n,
-			  &prev);
+		/* Without memory the node is live but not found by pid: it
+		 * must not believe it holds the slot. */
+		if (ck_hs_set(&pc->by_pid, pid_hash_of(&pc->by_pid, &n->key), n,
+			      &prev))
+			n->past |= PC_PAST_SLOT;
 		hs_writer = NULL;
-		n->past |= PC_PAST_SLOT;
 	}
 	n->live = live;
 	if (live) {
