@@ -41,9 +41,13 @@ struct exe_mark {
 
 /* Per-read buffers, on the heap to keep callers' stacks small. */
 struct read_scratch {
-	struct exe_mark exe[2];
+	struct exe_mark exe;
 	char path[PATH_MAX];
 	char text[TEXT_MAX];
+};
+
+struct pc_procfs_reader {
+	struct pc_procfs_ctx ctx;
 };
 
 /* -------------------------------------------------------------------- */
@@ -96,6 +100,7 @@ static void find_cgroot(struct pc_procfs_ctx *ctx)
 
 int pc_procfs_ctx_init(struct pc_procfs_ctx *ctx, const char *prefix, bool cgroups)
 {
+	struct statfs sfs;
 	size_t len;
 
 	if (!prefix || !*prefix)
@@ -108,24 +113,39 @@ int pc_procfs_ctx_init(struct pc_procfs_ctx *ctx, const char *prefix, bool cgrou
 	memcpy(ctx->prefix, prefix, len);
 	ctx->prefix[len] = '\0';
 	ctx->cgroot[0] = '\0';
+	ctx->procfd = -1;
+	ctx->real = statfs(ctx->prefix, &sfs) == 0 &&
+		    sfs.f_type == PROC_SUPER_MAGIC;
 	if (cgroups)
 		find_cgroot(ctx);
 	return 0;
 }
 
-int pc_procfs_open_pid(const struct pc_procfs_ctx *ctx, uint32_t pid)
+/* Open "<pid>" or "<pid>/<name>" under the prefix: relative to the
+ * reader's fd of it when there is one. */
+static int open_under(const struct pc_procfs_ctx *ctx, uint32_t pid,
+		      const char *name, int flags)
 {
-	char path[PATH_MAX], sub[16];
+	char path[PATH_MAX], sub[64];
 	int fd, err;
 
-	snprintf(sub, sizeof(sub), "%u", pid);
-	err = pc_procfs_path(ctx, sub, path, sizeof(path));
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(sub, sizeof(sub), "%u%s%s", pid, *name ? "/" : "", name);
+	if (ctx->procfd >= 0) {
+		fd = openat(ctx->procfd, sub, flags | O_CLOEXEC);
+	} else {
+		err = pc_procfs_path(ctx, sub, path, sizeof(path));
+		if (err)
+			return err;
+		fd = open(path, flags | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return errno == ESRCH ? -ENOENT : -errno;
 	return fd;
+}
+
+int pc_procfs_open_pid(const struct pc_procfs_ctx *ctx, uint32_t pid)
+{
+	return open_under(ctx, pid, "", O_RDONLY | O_DIRECTORY);
 }
 
 /* /proc entries rejected as malformed, process-wide. */
@@ -149,33 +169,49 @@ bool pc_procfs_gone(int err)
 	return err == -ENOENT || err == -ESRCH;
 }
 
+/*
+ * Read the file behind @fd from @off into @buf, cut at @len bytes.
+ * On a procfs (@real) a read shorter than asked is the end of the file
+ * (its files are made whole at the first read, or, for cmdline, copied
+ * until the end), so it takes one read, and a pread at 0 makes the file
+ * anew; a hand-made tree (FIFOs included) is read to EOF from where @fd
+ * stands. Returns the length or -errno.
+ */
+static ssize_t read_fd(int fd, char *buf, size_t len, bool real, size_t off)
+{
+	size_t n = 0, want;
+	ssize_t r;
+
+	while (n < len) {
+		want = len - n;
+		r = real ? pread(fd, buf + n, want, (off_t)(off + n)) :
+			   read(fd, buf + n, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		n += (size_t)r;
+		if (r == 0 || (real && (size_t)r < want))
+			break;
+	}
+	return (ssize_t)n;
+}
+
 /* Read @name under @dirfd into @buf, NUL terminated, cut at @len - 1.
  * Returns the length or -errno. */
-static ssize_t read_text(int dirfd, const char *name, char *buf, size_t len)
+static ssize_t read_text(const struct pc_procfs_ctx *ctx, int dirfd,
+			 const char *name, char *buf, size_t len)
 {
-	size_t n = 0;
-	ssize_t r;
+	ssize_t n;
 	int fd;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	while (n < len - 1) {
-		r = read(fd, buf + n, len - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	n = read_fd(fd, buf, len - 1, ctx->real, 0);
 	close(fd);
-	buf[n] = '\0';
-	return (ssize_t)n;
+	buf[n < 0 ? 0 : n] = '\0';
+	return n;
 }
 
 /* readlinkat() into @buf, NUL terminated. A target that fills the buffer
@@ -206,14 +242,17 @@ const char *pc_procfs_stat_problem(void)
 	return stat_problem;
 }
 
-int pc_procfs_read_stat(int dirfd, uint32_t pid, struct pc_proc_stat *st)
+/* Parse stat read from @fd (see read_fd() for @real); as
+ * pc_procfs_read_stat(). */
+static int stat_from_fd(int fd, uint32_t pid, bool real,
+			struct pc_proc_stat *st)
 {
 	char line[2048];
-	ssize_t n;
+	ssize_t n = read_fd(fd, line, sizeof(line) - 1, real, 0);
 
-	n = read_text(dirfd, "stat", line, sizeof(line));
 	if (n < 0)
 		return pc_procfs_gone((int)n) ? -ENOENT : (int)n;
+	line[n] = '\0';
 	if ((size_t)n == sizeof(line) - 1)
 		snprintf(stat_problem, sizeof(stat_problem),
 			 "stat longer than %zu bytes", sizeof(line) - 2);
@@ -230,6 +269,35 @@ int pc_procfs_read_stat(int dirfd, uint32_t pid, struct pc_proc_stat *st)
 		return 0;
 	pc_debug("procfs: pid %u: %s", pid, stat_problem);
 	return -EINVAL;
+}
+
+static int open_stat(int dirfd)
+{
+	int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return pc_procfs_gone(-errno) ? -ENOENT : -errno;
+	return fd;
+}
+
+int pc_procfs_read_stat(int dirfd, uint32_t pid, struct pc_proc_stat *st)
+{
+	int fd = open_stat(dirfd), err;
+
+	if (fd < 0)
+		return fd;
+	err = stat_from_fd(fd, pid, false, st);
+	close(fd);
+	return err;
+}
+
+/* stat again, for the end of a read: through the same fd on a procfs,
+ * else opened anew (a hand-made tree changes by replacing files). */
+static int restat(const struct pc_procfs_ctx *ctx, int dirfd, int statfd,
+		  uint32_t pid, struct pc_proc_stat *st)
+{
+	return ctx->real ? stat_from_fd(statfd, pid, true, st) :
+			   pc_procfs_read_stat(dirfd, pid, st);
 }
 
 /* Did the process stay on the same image between @a and @b? */
@@ -281,15 +349,6 @@ static void read_exe(int dirfd, struct exe_mark *m)
 	m->nlink = sb.st_nlink;
 }
 
-static bool same_exe(const struct exe_mark *a, const struct exe_mark *b)
-{
-	if (a->err != b->err || (!a->err && strcmp(a->path, b->path)))
-		return false;
-	if (a->stat_err != b->stat_err)
-		return false;
-	return a->stat_err || (a->dev == b->dev && a->ino == b->ino);
-}
-
 /* Fill binary, its inode and the UNLINKED / truncation flags from @m. */
 static int take_exe(const struct exe_mark *m, bool kthread,
 		    struct pc_proc_info *info)
@@ -325,10 +384,11 @@ static int take_exe(const struct exe_mark *m, bool kthread,
 }
 
 
-static int read_status(int dirfd, uint32_t pid, struct read_scratch *s,
+static int read_status(const struct pc_procfs_ctx *ctx, int dirfd,
+		       uint32_t pid, struct read_scratch *s,
 		       struct pc_proc_info *info)
 {
-	ssize_t n = read_text(dirfd, "status", s->text, sizeof(s->text));
+	ssize_t n = read_text(ctx, dirfd, "status", s->text, sizeof(s->text));
 
 	if (n < 0) {
 		if (!pc_procfs_gone((int)n))
@@ -340,10 +400,11 @@ static int read_status(int dirfd, uint32_t pid, struct read_scratch *s,
 }
 
 /* Unset, unreadable (no CONFIG_AUDIT) and 4294967295 all mean "none". */
-static void read_loginuid(int dirfd, struct pc_proc_info *info)
+static void read_loginuid(const struct pc_procfs_ctx *ctx, int dirfd,
+			  struct pc_proc_info *info)
 {
 	char buf[32];
-	ssize_t n = read_text(dirfd, "loginuid", buf, sizeof(buf));
+	ssize_t n = read_text(ctx, dirfd, "loginuid", buf, sizeof(buf));
 	uint32_t auid;
 
 	info->ev.creds.auid = (uint32_t)-1;
@@ -357,65 +418,66 @@ static void read_loginuid(int dirfd, struct pc_proc_info *info)
 /* cmdline, cwd, ns                                                      */
 /* -------------------------------------------------------------------- */
 
-/* Raw NUL-separated args, at most @max bytes. One byte more is asked for,
- * so that a cut shows; the buffer is NUL terminated past args_len. */
-static int read_args(int dirfd, size_t max, struct pc_proc_info *info)
+/*
+ * Raw NUL-separated args, at most @max bytes. One byte more is asked for,
+ * so that a cut shows; the buffer is NUL terminated past args_len. Read
+ * into @s->text first: most command lines fit, and the copy is then the
+ * one allocation.
+ */
+static int read_args(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
+		     struct read_scratch *s, struct pc_proc_info *info)
 {
-	size_t cap = max + 1 < 4096 ? max + 1 : 4096, n = 0;
-	char *buf = malloc(cap + 1), *grown;
+	size_t first = max + 1 < sizeof(s->text) ? max + 1 : sizeof(s->text);
+	char *buf = NULL;
 	ssize_t r;
+	size_t n;
 	int fd;
 
-	if (!buf)
-		return -ENOMEM;
 	fd = openat(dirfd, "cmdline", O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
 		goto out_err;
 	}
-	while (n <= max) {
-		if (n == cap) {
-			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			grown = realloc(buf, cap + 1);
-			if (!grown) {
-				r = -ENOMEM;
-				goto out_close;
-			}
-			buf = grown;
+	r = read_fd(fd, s->text, first, ctx->real, 0);
+	n = r < 0 ? 0 : (size_t)r;
+	if (r >= 0 && n == first && n <= max) {
+		/* longer than the scratch: the rest straight after it */
+		buf = malloc(max + 2);
+		if (!buf) {
+			close(fd);
+			return -ENOMEM;
 		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			goto out_close;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+		memcpy(buf, s->text, n);
+		r = read_fd(fd, buf + n, max + 1 - n, ctx->real, n);
+		n += r < 0 ? 0 : (size_t)r;
 	}
 	close(fd);
+	if (r < 0) {
+		free(buf);
+		goto out_err;
+	}
 	if (n > max) {
 		n = max;
 		info->ev.flags |= PROCCACHE_F_ARGS_TRUNCATED;
+	}
+	if (!buf) {
+		buf = malloc(n + 1);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, s->text, n);
 	}
 	buf[n] = '\0';
 	info->args = buf;
 	info->args_len = n;
 	return 0;
 
-out_close:
-	close(fd);
 out_err:
-	if (!pc_procfs_gone((int)r)) {
-		free(buf);
+	if (!pc_procfs_gone((int)r))
 		return (int)r;
-	}
 	info->ev.flags |= PROCCACHE_F_VANISHED;
-	buf[0] = '\0';
-	info->args = buf;
+	info->args = strdup("");
 	info->args_len = 0;
-	return 0;
+	return info->args ? 0 : -ENOMEM;
 }
 
 static int read_cwd(int dirfd, struct read_scratch *s,
@@ -504,7 +566,7 @@ static int read_cgroup(const struct pc_procfs_ctx *ctx, int dirfd,
 	const char *path;
 	char *line, *nl;
 
-	if (read_text(dirfd, "cgroup", s->text, sizeof(s->text)) < 0)
+	if (read_text(ctx, dirfd, "cgroup", s->text, sizeof(s->text)) < 0)
 		s->text[0] = '\0';
 	for (line = s->text; *line; line = nl ? nl + 1 : line + strlen(line)) {
 		nl = strchr(line, '\n');
@@ -556,10 +618,10 @@ static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 {
 	int err;
 
-	err = read_status(dirfd, pid, s, info);
+	err = read_status(ctx, dirfd, pid, s, info);
 	if (!err) {
-		read_loginuid(dirfd, info);
-		err = read_args(dirfd, args_max, info);
+		read_loginuid(ctx, dirfd, info);
+		err = read_args(ctx, dirfd, args_max, s, info);
 	}
 	if (!err)
 		err = read_cwd(dirfd, s, info);
@@ -570,24 +632,34 @@ static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 	return err;
 }
 
+/* The start time of @pid from its stat, opened by name: one open, one
+ * read, one close. -EINVAL (not logged here) when stat is malformed. */
+static int start_time_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
+			 uint64_t *ret_ns)
+{
+	struct pc_proc_stat st;
+	int fd = open_under(ctx, pid, "stat", O_RDONLY | O_NOCTTY), err;
+
+	if (fd < 0)
+		return fd;
+	err = stat_from_fd(fd, pid, ctx->real, &st);
+	close(fd);
+	if (!err)
+		*ret_ns = pc_ticks_to_ns(st.starttime);
+	return err;
+}
+
 /* The parent's start time, or 0 when it cannot be the parent's: a parent
  * cannot have started after its child, so a later one is a reused pid. */
 static uint64_t parent_start(const struct pc_procfs_ctx *ctx, uint32_t ppid,
 			     uint64_t child_ticks)
 {
-	struct pc_proc_stat st;
-	int fd, err;
+	uint64_t ns;
 
-	if (!ppid)
+	if (!ppid || start_time_at(ctx, ppid, &ns) ||
+	    ns > pc_ticks_to_ns(child_ticks))
 		return 0;
-	fd = pc_procfs_open_pid(ctx, ppid);
-	if (fd < 0)
-		return 0;
-	err = pc_procfs_read_stat(fd, ppid, &st);
-	close(fd);
-	if (err || st.starttime > child_ticks)
-		return 0;
-	return pc_ticks_to_ns(st.starttime);
+	return ns;
 }
 
 static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
@@ -617,44 +689,50 @@ static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
 }
 
 /*
- * One attempt: stat and exe, the fields, exe and stat again. -EAGAIN when
- * the image changed in between (read again), -ENOENT when the process is
- * gone or its start time moved (a reused pid).
+ * One attempt: stat, exe and the fields, stat again. -EAGAIN when the
+ * image changed in between (read again), -ENOENT when the process is gone
+ * or its start time moved (a reused pid).
  */
 static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
-		     size_t args_max, struct read_scratch *s,
-		     struct pc_proc_info *info)
+		     size_t args_max, unsigned int flags,
+		     struct read_scratch *s, struct pc_proc_info *info)
 {
 	struct pc_proc_stat first, last;
-	int err;
+	int statfd, err;
 
-	err = pc_procfs_read_stat(dirfd, pid, &first);
+	statfd = open_stat(dirfd);
+	if (statfd < 0)
+		return statfd;
+	err = stat_from_fd(statfd, pid, ctx->real, &first);
+	if (!err) {
+		read_exe(dirfd, &s->exe);
+		err = read_fields(ctx, dirfd, pid, args_max, s, info);
+	}
+	if (!err) {
+		err = restat(ctx, dirfd, statfd, pid, &last);
+		if (err && err != -EINVAL)
+			err = -ENOENT;
+	}
+	close(statfd);
 	if (err)
 		return err;
-	read_exe(dirfd, &s->exe[0]);
-	err = read_fields(ctx, dirfd, pid, args_max, s, info);
-	if (err)
-		return err;
-	read_exe(dirfd, &s->exe[1]);
-	err = pc_procfs_read_stat(dirfd, pid, &last);
-	if (err)
-		return err == -EINVAL ? err : -ENOENT;
 	if (last.starttime != first.starttime)
 		return -ENOENT;
 	if (!same_stat_image(&first, &last) ||
-	    !same_exe(&s->exe[0], &s->exe[1]) ||
-	    exec_in_progress(&last, s->exe[1].err))
+	    exec_in_progress(&last, s->exe.err))
 		return -EAGAIN;
-	err = take_exe(&s->exe[1], last.flags & PF_KTHREAD, info);
+	err = take_exe(&s->exe, last.flags & PF_KTHREAD, info);
 	if (err)
 		return err;
 	fill_event(&last, info);
-	info->ev.parent.ktime = parent_start(ctx, last.ppid, last.starttime);
+	if (!(flags & PC_PROCFS_READ_NO_PARENT))
+		info->ev.parent.ktime = parent_start(ctx, last.ppid,
+						     last.starttime);
 	return 0;
 }
 
-int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
-		    size_t args_max, struct pc_proc_info *ret)
+static int read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
+		   size_t args_max, unsigned int flags, struct pc_proc_info *ret)
 {
 	static const struct timespec backoff = { 0, 1000000 };
 	struct pc_proc_info info;
@@ -680,7 +758,7 @@ int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
 	}
 	for (attempt = 0; attempt <= PC_PROCFS_READ_RETRIES; attempt++) {
 		memset(&info, 0, sizeof(info));
-		err = read_once(ctx, dirfd, pid, args_max, s, &info);
+		err = read_once(ctx, dirfd, pid, args_max, flags, s, &info);
 		if (!err)
 			break;
 		pc_proc_info_release(&info);
@@ -704,6 +782,12 @@ int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
 	return err;
 }
 
+int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
+		      size_t args_max, struct pc_proc_info *ret)
+{
+	return read_at(ctx, pid, args_max, 0, ret);
+}
+
 int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
 		   struct pc_proc_info *ret)
 {
@@ -716,23 +800,68 @@ int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
 int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns)
 {
 	struct pc_procfs_ctx ctx;
-	struct pc_proc_stat st;
-	int fd, err;
+	int err;
 
 	if (!pid || !ret_ns)
 		return -EINVAL;
 	err = pc_procfs_ctx_init(&ctx, prefix, false);
-	if (err)
-		return err;
-	fd = pc_procfs_open_pid(&ctx, pid);
-	if (fd < 0)
-		return fd;
-	err = pc_procfs_read_stat(fd, pid, &st);
-	close(fd);
+	if (!err)
+		err = start_time_at(&ctx, pid, ret_ns);
 	if (err == -EINVAL)
 		pc_procfs_reject(&ctx, pid, stat_problem);
-	if (err)
+	return err;
+}
+
+/* -------------------------------------------------------------------- */
+/* A reader                                                              */
+/* -------------------------------------------------------------------- */
+
+int pc_procfs_reader_new(const char *prefix, struct pc_procfs_reader **ret)
+{
+	struct pc_procfs_reader *r = malloc(sizeof(*r));
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	err = pc_procfs_ctx_init(&r->ctx, prefix, true);
+	if (!err) {
+		r->ctx.procfd = open(r->ctx.prefix,
+				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (r->ctx.procfd < 0)
+			err = -errno;
+	}
+	if (err) {
+		free(r);
 		return err;
-	*ret_ns = pc_ticks_to_ns(st.starttime);
+	}
+	*ret = r;
 	return 0;
+}
+
+void pc_procfs_reader_free(struct pc_procfs_reader *r)
+{
+	if (!r)
+		return;
+	close(r->ctx.procfd);
+	free(r);
+}
+
+int pc_procfs_reader_read(struct pc_procfs_reader *r, uint32_t pid,
+			  size_t args_max, unsigned int flags,
+			  struct pc_proc_info *ret)
+{
+	return read_at(&r->ctx, pid, args_max, flags, ret);
+}
+
+int pc_procfs_reader_start_time(struct pc_procfs_reader *r, uint32_t pid,
+				uint64_t *ret_ns)
+{
+	int err;
+
+	if (!pid || !ret_ns)
+		return -EINVAL;
+	err = start_time_at(&r->ctx, pid, ret_ns);
+	if (err == -EINVAL)
+		pc_procfs_reject(&r->ctx, pid, stat_problem);
+	return err;
 }

@@ -23,11 +23,16 @@
 struct pc_procfs_ctx {
 	char prefix[PATH_MAX];
 	char cgroot[PATH_MAX]; /* cgroup2 mount for cgroup ids; "" if none */
+	int procfd; /* the prefix opened once (a reader's), or -1: by path */
+	/* the prefix is a procfs: a read shorter than asked is the end of
+	 * the file, and a pread at 0 makes the file anew. A hand-made tree
+	 * is read to EOF, and a file is opened again to read it again. */
+	bool real;
 };
 
 
 /* Normalise @prefix (NULL or "" = "/proc"); find the cgroup2 mount for
- * cgroup ids when @cgroups. 0 or -ENAMETOOLONG. */
+ * cgroup ids when @cgroups. procfd is -1. 0 or -ENAMETOOLONG. */
 int pc_procfs_ctx_init(struct pc_procfs_ctx *ctx, const char *prefix,
 		       bool cgroups);
 

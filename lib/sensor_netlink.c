@@ -41,6 +41,8 @@
 #define DGRAM_MAX 512
 /* How long start-up waits for the subscription to be acknowledged. */
 #define ACK_TIMEOUT_MS 2000
+/* Parents' start times remembered (direct-mapped by pid). */
+#define PARENT_SLOTS 1024
 
 bool pc_sensor_netlink_no_filter;
 
@@ -57,7 +59,15 @@ struct pc_sensor_netlink {
 	int64_t boot_offset; /* CLOCK_BOOTTIME - CLOCK_MONOTONIC */
 	uint64_t drops_seen; /* SK_MEMINFO_DROPS already reported */
 	uint64_t wake;       /* CLOCK_MONOTONIC: the FIFO head's decision; 0 */
+	bool congested;      /* ENOBUFS seen, the socket not emptied since */
 	struct pc_nl_fifo q;
+	struct pc_procfs_reader *rd; /* /proc opened once */
+	/* start time of the process holding a pid, as read from /proc;
+	 * forgotten when the pid forks anew, exits, or events are lost */
+	struct parent_slot {
+		uint32_t pid;
+		uint64_t start_ns;
+	} parents[PARENT_SLOTS];
 	_Atomic uint64_t unfiltered;
 	/* recvmmsg() room */
 	struct mmsghdr msgs[RECV_BATCH];
@@ -99,6 +109,48 @@ static uint64_t to_boot(const struct pc_sensor_netlink *nl, uint64_t mono)
 	return mono + (uint64_t)nl->boot_offset;
 }
 
+/* ---- parents' start times --------------------------------------------------- */
+
+/*
+ * A child's /proc parent is the process holding its ppid when the child is
+ * read; a pid changes holder only by an exit and a fork, both reported
+ * before anything the new holder's children do, and both forget the pid
+ * here. So a remembered start time is the holder's; the rule that a parent
+ * cannot have started after its child still applies to it.
+ */
+static struct parent_slot *parent_slot(struct pc_sensor_netlink *nl,
+				       uint32_t pid)
+{
+	return &nl->parents[pid % PARENT_SLOTS];
+}
+
+static void parent_forget(struct pc_sensor_netlink *nl, uint32_t pid)
+{
+	struct parent_slot *ps = parent_slot(nl, pid);
+
+	if (ps->pid == pid)
+		ps->pid = 0;
+}
+
+static uint64_t parent_start(struct pc_sensor_netlink *nl, uint32_t ppid,
+			     uint64_t child_start)
+{
+	struct parent_slot *ps = parent_slot(nl, ppid);
+	uint64_t start;
+
+	if (!ppid)
+		return 0;
+	if (ps->pid == ppid) {
+		start = ps->start_ns;
+	} else {
+		if (pc_procfs_reader_start_time(nl->rd, ppid, &start))
+			return 0;
+		ps->pid = ppid;
+		ps->start_ns = start;
+	}
+	return start > child_start ? 0 : start;
+}
+
 /* ---- what arrives -------------------------------------------------------- */
 
 /* A new thread-group leader: its key is its /proc start time, as for a
@@ -106,7 +158,7 @@ static uint64_t to_boot(const struct pc_sensor_netlink *nl, uint64_t mono)
 static void on_fork(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
 	uint64_t start;
-	int err = pc_procfs_start_time(nl->cfg->proc_prefix, it->e.tgid, &start);
+	int err = pc_procfs_reader_start_time(nl->rd, it->e.tgid, &start);
 
 	/* A start after the fork event means a newer process holds the pid. */
 	if (err || start > it->boot_ts)
@@ -117,21 +169,26 @@ static void on_fork(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 static void on_exec(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
 	it->read_start = pc_clock_ns(CLOCK_MONOTONIC);
-	it->read_err = pc_procfs_read(nl->cfg->proc_prefix, it->e.tgid,
-				      nl->cfg->args_max, &it->info);
+	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid,
+					     nl->cfg->args_max,
+					     PC_PROCFS_READ_NO_PARENT, &it->info);
 	it->read_end = pc_clock_ns(CLOCK_MONOTONIC);
 	if (!it->read_err && it->info.ev.start_time > it->boot_ts) {
 		/* the process is gone and its pid taken by a younger one */
 		pc_proc_info_release(&it->info);
 		it->read_err = -ENOENT;
 	}
+	if (!it->read_err)
+		it->info.ev.parent.ktime = parent_start(
+			nl, it->info.ppid, it->info.ev.start_time);
 }
 
 static void on_creds(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
-	/* Only status matters; args are not worth reading. */
-	it->read_err = pc_procfs_read(nl->cfg->proc_prefix, it->e.tgid, 1,
-				      &it->info);
+	/* Only status matters; args and the parent are not worth reading. */
+	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid, 1,
+					     PC_PROCFS_READ_NO_PARENT,
+					     &it->info);
 }
 
 /* The FIFO kind of an event of the main thread we use; false for what the
@@ -192,6 +249,8 @@ static int on_event(struct pc_sensor_netlink *nl, const struct pc_nl_event *e)
 		return -ENOMEM;
 	it->e = *e;
 	it->boot_ts = to_boot(nl, e->ts);
+	if (kind == PC_NL_CLONE || kind == PC_NL_EXIT)
+		parent_forget(nl, e->tgid);
 	if (kind == PC_NL_CLONE)
 		on_fork(nl, it);
 	else if (kind == PC_NL_EXEC)
@@ -224,6 +283,8 @@ static int note_drops(struct pc_sensor_netlink *nl, bool overrun)
 	nl->drops_seen = drops;
 	if (!lost)
 		return 0;
+	/* a pid may have changed holder unseen */
+	memset(nl->parents, 0, sizeof(nl->parents));
 	it = pc_nl_item_new(PC_NL_LOST);
 	if (!it)
 		return -ENOMEM;
@@ -282,6 +343,7 @@ static int receive(struct pc_sensor_netlink *nl, int budget)
 				break;
 			}
 			if (errno == ENOBUFS) {
+				nl->congested = true;
 				err = note_drops(nl, true);
 				if (err)
 					return err;
@@ -337,7 +399,13 @@ static int nl_consume(struct pc_backend *s)
 
 	refresh_offset(nl);
 	got = receive(nl, RECV_BUDGET);
-	err = got < 0 ? 0 : note_drops(nl, false);
+	err = 0;
+	if (got >= 0 && nl->congested) {
+		/* Drops start with ENOBUFS and may go on unreported until the
+		 * socket is empty; read the counter until then. */
+		nl->congested = got >= RECV_BUDGET;
+		err = note_drops(nl, false);
+	}
 	n = ingest_ready(nl, nl->detached, UINT64_MAX);
 	if (got < 0)
 		return got;
@@ -442,6 +510,7 @@ static void nl_destroy(struct pc_backend *s)
 	struct pc_sensor_netlink *nl = nl_of(s);
 
 	pc_nl_fifo_clear(&nl->q);
+	pc_procfs_reader_free(nl->rd);
 	if (nl->sock >= 0)
 		close(nl->sock);
 	free(nl);
@@ -595,7 +664,9 @@ int pc_sensor_netlink_start(struct proccache *pc, const struct pc_sensor_cfg *cf
 	nl->cfg = cfg;
 	nl->sock = -1;
 	refresh_offset(nl);
-	err = setup(nl);
+	err = pc_procfs_reader_new(cfg->proc_prefix, &nl->rd);
+	if (!err)
+		err = setup(nl);
 	if (err) {
 		if (nl->port)
 			send_control(nl, PROC_CN_MCAST_IGNORE);
