@@ -80,9 +80,10 @@ int pc_procfs_reader_read(struct pc_procfs_reader *r, uint32_t pid,
 			  size_t args_max, unsigned int flags,
 			  struct pc_proc_info *ret);
 
-/* pc_procfs_start_time() through @r: one open, one read, one close. */
+/* pc_procfs_start_time() through @r: one open, one read, one close; the
+ * parent's pid too in *@ret_ppid unless NULL. */
 int pc_procfs_reader_start_time(struct pc_procfs_reader *r, uint32_t pid,
-				uint64_t *ret_ns);
+				uint64_t *ret_ns, uint32_t *ret_ppid);
 
 /*
  * Scan callback. @info is valid for the call only and released after it

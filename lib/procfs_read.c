@@ -1,24 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The race-checked read of one process. Every file of one process is read through a directory
- * fd of /proc/<pid>: that fd is bound to the kernel's struct pid, so a pid
- * reused while we read fails our reads instead of answering for a stranger.
- * Re-exec mid-read is caught by comparing an image fingerprint taken before
- * and after (stat fields that change on exec, plus the exe link and inode)
- * and reading again. docs/procfs.md has the rules.
+ * The race-checked read of one process. Every file of one process is read
+ * through a directory fd of /proc/<pid>: that fd is bound to the kernel's
+ * struct pid, so a pid reused while we read fails our reads instead of
+ * answering for a stranger. Re-exec mid-read is caught by comparing the
+ * stat fields that change on exec, read before and after everything else,
+ * and reading again. The one-file reads are procfs_file.c. docs/procfs.md
+ * has the rules.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/magic.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,259 +44,7 @@ struct read_scratch {
 	char text[TEXT_MAX];
 };
 
-struct pc_procfs_reader {
-	struct pc_procfs_ctx ctx;
-};
 
-/* -------------------------------------------------------------------- */
-/* Paths and files                                                       */
-/* -------------------------------------------------------------------- */
-
-/* The one place the prefix is applied: "<prefix>" when @sub is "", else
- * "<prefix>/<sub>". */
-int pc_procfs_path(const struct pc_procfs_ctx *ctx, const char *sub, char *buf,
-		     size_t len)
-{
-	int n = snprintf(buf, len, "%s%s%s", ctx->prefix, *sub ? "/" : "", sub);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static bool is_cgroup2(const char *path)
-{
-	struct statfs sfs;
-
-	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
-}
-
-/*
- * Cgroup paths in /proc/<pid>/cgroup are relative to the reader's cgroup
- * namespace, so for "/proc" the reader's own cgroup2 mount resolves them.
- * For "<root>/proc" we assume the host's /sys is beside it, at
- * "<root>/sys". Hybrid (v1 + v2) hosts mount v2 at .../unified.
- */
-static void find_cgroot(struct pc_procfs_ctx *ctx)
-{
-	static const char *const mounts[] = { "/sys/fs/cgroup",
-					      "/sys/fs/cgroup/unified" };
-	const char *slash = strrchr(ctx->prefix, '/');
-	int root_len = 0;
-	size_t i;
-	int n;
-
-	if (strcmp(ctx->prefix, "/proc") && slash)
-		root_len = (int)(slash - ctx->prefix);
-	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++) {
-		n = snprintf(ctx->cgroot, sizeof(ctx->cgroot), "%.*s%s",
-			     root_len, ctx->prefix, mounts[i]);
-		if (n > 0 && (size_t)n < sizeof(ctx->cgroot) &&
-		    is_cgroup2(ctx->cgroot))
-			return;
-	}
-	ctx->cgroot[0] = '\0';
-}
-
-int pc_procfs_ctx_init(struct pc_procfs_ctx *ctx, const char *prefix, bool cgroups)
-{
-	struct statfs sfs;
-	size_t len;
-
-	if (!prefix || !*prefix)
-		prefix = "/proc";
-	len = strlen(prefix);
-	while (len > 1 && prefix[len - 1] == '/')
-		len--;
-	if (len >= sizeof(ctx->prefix))
-		return -ENAMETOOLONG;
-	memcpy(ctx->prefix, prefix, len);
-	ctx->prefix[len] = '\0';
-	ctx->cgroot[0] = '\0';
-	ctx->procfd = -1;
-	ctx->real = statfs(ctx->prefix, &sfs) == 0 &&
-		    sfs.f_type == PROC_SUPER_MAGIC;
-	if (cgroups)
-		find_cgroot(ctx);
-	return 0;
-}
-
-/* Open "<pid>" or "<pid>/<name>" under the prefix: relative to the
- * reader's fd of it when there is one. */
-static int open_under(const struct pc_procfs_ctx *ctx, uint32_t pid,
-		      const char *name, int flags)
-{
-	char path[PATH_MAX], sub[64];
-	int fd, err;
-
-	snprintf(sub, sizeof(sub), "%u%s%s", pid, *name ? "/" : "", name);
-	if (ctx->procfd >= 0) {
-		fd = openat(ctx->procfd, sub, flags | O_CLOEXEC);
-	} else {
-		err = pc_procfs_path(ctx, sub, path, sizeof(path));
-		if (err)
-			return err;
-		fd = open(path, flags | O_CLOEXEC);
-	}
-	if (fd < 0)
-		return errno == ESRCH ? -ENOENT : -errno;
-	return fd;
-}
-
-int pc_procfs_open_pid(const struct pc_procfs_ctx *ctx, uint32_t pid)
-{
-	return open_under(ctx, pid, "", O_RDONLY | O_DIRECTORY);
-}
-
-/* /proc entries rejected as malformed, process-wide. */
-static _Atomic uint64_t rejected;
-
-uint64_t pc_procfs_rejected(void)
-{
-	return atomic_load_explicit(&rejected, memory_order_relaxed);
-}
-
-void pc_procfs_reject(const struct pc_procfs_ctx *ctx, uint32_t pid,
-		      const char *why)
-{
-	atomic_fetch_add_explicit(&rejected, 1, memory_order_relaxed);
-	pc_warn("procfs: %s/%u rejected: %s", ctx->prefix, pid, why);
-}
-
-/* A process that exited makes its files fail with one of these. */
-bool pc_procfs_gone(int err)
-{
-	return err == -ENOENT || err == -ESRCH;
-}
-
-/*
- * Read the file behind @fd from @off into @buf, cut at @len bytes.
- * On a procfs (@real) a read shorter than asked is the end of the file
- * (its files are made whole at the first read, or, for cmdline, copied
- * until the end), so it takes one read, and a pread at 0 makes the file
- * anew; a hand-made tree (FIFOs included) is read to EOF from where @fd
- * stands. Returns the length or -errno.
- */
-static ssize_t read_fd(int fd, char *buf, size_t len, bool real, size_t off)
-{
-	size_t n = 0, want;
-	ssize_t r;
-
-	while (n < len) {
-		want = len - n;
-		r = real ? pread(fd, buf + n, want, (off_t)(off + n)) :
-			   read(fd, buf + n, want);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		n += (size_t)r;
-		if (r == 0 || (real && (size_t)r < want))
-			break;
-	}
-	return (ssize_t)n;
-}
-
-/* Read @name under @dirfd into @buf, NUL terminated, cut at @len - 1.
- * Returns the length or -errno. */
-static ssize_t read_text(const struct pc_procfs_ctx *ctx, int dirfd,
-			 const char *name, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	n = read_fd(fd, buf, len - 1, ctx->real, 0);
-	close(fd);
-	buf[n < 0 ? 0 : n] = '\0';
-	return n;
-}
-
-/* readlinkat() into @buf, NUL terminated. A target that fills the buffer
- * may have been cut: *@truncated says so. Returns the length or -errno. */
-static ssize_t read_link(int dirfd, const char *name, char *buf, size_t len,
-			 bool *truncated)
-{
-	ssize_t n = readlinkat(dirfd, name, buf, len);
-
-	*truncated = false;
-	if (n < 0) {
-		buf[0] = '\0';
-		return -errno;
-	}
-	if ((size_t)n == len) {
-		*truncated = true;
-		n--;
-	}
-	buf[n] = '\0';
-	return n;
-}
-/* What was wrong with the last stat this thread found malformed, for the
- * rejection's log line. */
-static __thread char stat_problem[96];
-
-const char *pc_procfs_stat_problem(void)
-{
-	return stat_problem;
-}
-
-/* Parse stat read from @fd (see read_fd() for @real); as
- * pc_procfs_read_stat(). */
-static int stat_from_fd(int fd, uint32_t pid, bool real,
-			struct pc_proc_stat *st)
-{
-	char line[2048];
-	ssize_t n = read_fd(fd, line, sizeof(line) - 1, real, 0);
-
-	if (n < 0)
-		return pc_procfs_gone((int)n) ? -ENOENT : (int)n;
-	line[n] = '\0';
-	if ((size_t)n == sizeof(line) - 1)
-		snprintf(stat_problem, sizeof(stat_problem),
-			 "stat longer than %zu bytes", sizeof(line) - 2);
-	else if (strlen(line) != (size_t)n)
-		snprintf(stat_problem, sizeof(stat_problem),
-			 "stat holds a NUL byte");
-	else if (pc_parse_stat(line, st))
-		snprintf(stat_problem, sizeof(stat_problem),
-			 "stat unparsable (fields missing or out of range)");
-	else if (st->pid != pid)
-		snprintf(stat_problem, sizeof(stat_problem),
-			 "stat is of pid %u", st->pid);
-	else
-		return 0;
-	pc_debug("procfs: pid %u: %s", pid, stat_problem);
-	return -EINVAL;
-}
-
-static int open_stat(int dirfd)
-{
-	int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	if (fd < 0)
-		return pc_procfs_gone(-errno) ? -ENOENT : -errno;
-	return fd;
-}
-
-int pc_procfs_read_stat(int dirfd, uint32_t pid, struct pc_proc_stat *st)
-{
-	int fd = open_stat(dirfd), err;
-
-	if (fd < 0)
-		return fd;
-	err = stat_from_fd(fd, pid, false, st);
-	close(fd);
-	return err;
-}
-
-/* stat again, for the end of a read: through the same fd on a procfs,
- * else opened anew (a hand-made tree changes by replacing files). */
-static int restat(const struct pc_procfs_ctx *ctx, int dirfd, int statfd,
-		  uint32_t pid, struct pc_proc_stat *st)
-{
-	return ctx->real ? stat_from_fd(statfd, pid, true, st) :
-			   pc_procfs_read_stat(dirfd, pid, st);
-}
 
 /* Did the process stay on the same image between @a and @b? */
 static bool same_stat_image(const struct pc_proc_stat *a,
@@ -334,7 +80,7 @@ static void read_exe(int dirfd, struct exe_mark *m)
 	struct stat sb;
 	ssize_t n;
 
-	n = read_link(dirfd, "exe", m->path, sizeof(m->path), &m->truncated);
+	n = pc_procfs_read_link(dirfd, "exe", m->path, sizeof(m->path), &m->truncated);
 	m->err = n < 0 ? (int)n : 0;
 	m->dev = 0;
 	m->ino = 0;
@@ -388,7 +134,7 @@ static int read_status(const struct pc_procfs_ctx *ctx, int dirfd,
 		       uint32_t pid, struct read_scratch *s,
 		       struct pc_proc_info *info)
 {
-	ssize_t n = read_text(ctx, dirfd, "status", s->text, sizeof(s->text));
+	ssize_t n = pc_procfs_read_text(ctx, dirfd, "status", s->text, sizeof(s->text));
 
 	if (n < 0) {
 		if (!pc_procfs_gone((int)n))
@@ -404,7 +150,7 @@ static void read_loginuid(const struct pc_procfs_ctx *ctx, int dirfd,
 			  struct pc_proc_info *info)
 {
 	char buf[32];
-	ssize_t n = read_text(ctx, dirfd, "loginuid", buf, sizeof(buf));
+	ssize_t n = pc_procfs_read_text(ctx, dirfd, "loginuid", buf, sizeof(buf));
 	uint32_t auid;
 
 	info->ev.creds.auid = (uint32_t)-1;
@@ -438,7 +184,7 @@ static int read_args(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
 		r = -errno;
 		goto out_err;
 	}
-	r = read_fd(fd, s->text, first, ctx->real, 0);
+	r = pc_procfs_read_fd(fd, s->text, first, ctx->real, 0);
 	n = r < 0 ? 0 : (size_t)r;
 	if (r >= 0 && n == first && n <= max) {
 		/* longer than the scratch: the rest straight after it */
@@ -448,7 +194,7 @@ static int read_args(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
 			return -ENOMEM;
 		}
 		memcpy(buf, s->text, n);
-		r = read_fd(fd, buf + n, max + 1 - n, ctx->real, n);
+		r = pc_procfs_read_fd(fd, buf + n, max + 1 - n, ctx->real, n);
 		n += r < 0 ? 0 : (size_t)r;
 	}
 	close(fd);
@@ -486,7 +232,7 @@ static int read_cwd(int dirfd, struct read_scratch *s,
 	bool truncated;
 	ssize_t n;
 
-	n = read_link(dirfd, "cwd", s->path, sizeof(s->path), &truncated);
+	n = pc_procfs_read_link(dirfd, "cwd", s->path, sizeof(s->path), &truncated);
 	if (n < 0) {
 		info->ev.flags |= PROCCACHE_F_CWD_ERROR;
 		if (pc_procfs_gone((int)n))
@@ -509,7 +255,7 @@ static uint32_t read_ns(int dirfd, const char *name)
 	bool truncated;
 	uint32_t ino;
 
-	if (read_link(dirfd, name, buf, sizeof(buf), &truncated) < 0)
+	if (pc_procfs_read_link(dirfd, name, buf, sizeof(buf), &truncated) < 0)
 		return 0;
 	lb = strchr(buf, '[');
 	rb = lb ? strchr(lb, ']') : NULL;
@@ -541,6 +287,9 @@ static uint64_t cgroup_id(const struct pc_procfs_ctx *ctx, const char *path,
 
 	if (!ctx->cgroot[0] || path[0] != '/' || pc_cgroup_path_escapes(path))
 		return 0;
+	/* the root cgroup is the mount's root: it cannot be made anew */
+	if (!path[1] && ctx->cgroot_ino)
+		return ctx->cgroot_ino;
 	n = snprintf(buf, len, "%s%s", ctx->cgroot, path);
 	if (n < 0 || (size_t)n >= len || stat(buf, &sb) < 0)
 		return 0;
@@ -566,7 +315,7 @@ static int read_cgroup(const struct pc_procfs_ctx *ctx, int dirfd,
 	const char *path;
 	char *line, *nl;
 
-	if (read_text(ctx, dirfd, "cgroup", s->text, sizeof(s->text)) < 0)
+	if (pc_procfs_read_text(ctx, dirfd, "cgroup", s->text, sizeof(s->text)) < 0)
 		s->text[0] = '\0';
 	for (line = s->text; *line; line = nl ? nl + 1 : line + strlen(line)) {
 		nl = strchr(line, '\n');
@@ -632,23 +381,6 @@ static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 	return err;
 }
 
-/* The start time of @pid from its stat, opened by name: one open, one
- * read, one close. -EINVAL (not logged here) when stat is malformed. */
-static int start_time_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
-			 uint64_t *ret_ns)
-{
-	struct pc_proc_stat st;
-	int fd = open_under(ctx, pid, "stat", O_RDONLY | O_NOCTTY), err;
-
-	if (fd < 0)
-		return fd;
-	err = stat_from_fd(fd, pid, ctx->real, &st);
-	close(fd);
-	if (!err)
-		*ret_ns = pc_ticks_to_ns(st.starttime);
-	return err;
-}
-
 /* The parent's start time, or 0 when it cannot be the parent's: a parent
  * cannot have started after its child, so a later one is a reused pid. */
 static uint64_t parent_start(const struct pc_procfs_ctx *ctx, uint32_t ppid,
@@ -656,7 +388,7 @@ static uint64_t parent_start(const struct pc_procfs_ctx *ctx, uint32_t ppid,
 {
 	uint64_t ns;
 
-	if (!ppid || start_time_at(ctx, ppid, &ns) ||
+	if (!ppid || pc_procfs_start_time_at(ctx, ppid, &ns, NULL) ||
 	    ns > pc_ticks_to_ns(child_ticks))
 		return 0;
 	return ns;
@@ -700,16 +432,16 @@ static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 	struct pc_proc_stat first, last;
 	int statfd, err;
 
-	statfd = open_stat(dirfd);
+	statfd = pc_procfs_open_stat(dirfd);
 	if (statfd < 0)
 		return statfd;
-	err = stat_from_fd(statfd, pid, ctx->real, &first);
+	err = pc_procfs_stat_from_fd(statfd, pid, ctx->real, &first);
 	if (!err) {
 		read_exe(dirfd, &s->exe);
 		err = read_fields(ctx, dirfd, pid, args_max, s, info);
 	}
 	if (!err) {
-		err = restat(ctx, dirfd, statfd, pid, &last);
+		err = pc_procfs_restat(ctx, dirfd, statfd, pid, &last);
 		if (err && err != -EINVAL)
 			err = -ENOENT;
 	}
@@ -775,7 +507,7 @@ static int read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
 	if (!err)
 		*ret = info;
 	else if (err == -EINVAL)
-		pc_procfs_reject(ctx, pid, stat_problem);
+		pc_procfs_reject(ctx, pid, pc_procfs_stat_problem());
 	else if (!pc_procfs_gone(err) && err != -EAGAIN && err != -ESRCH &&
 		 err != -ENOMEM)
 		pc_procfs_reject(ctx, pid, strerror(-err));
@@ -797,55 +529,6 @@ int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
 	return err ? err : pc_procfs_read_at(&ctx, pid, args_max, ret);
 }
 
-int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns)
-{
-	struct pc_procfs_ctx ctx;
-	int err;
-
-	if (!pid || !ret_ns)
-		return -EINVAL;
-	err = pc_procfs_ctx_init(&ctx, prefix, false);
-	if (!err)
-		err = start_time_at(&ctx, pid, ret_ns);
-	if (err == -EINVAL)
-		pc_procfs_reject(&ctx, pid, stat_problem);
-	return err;
-}
-
-/* -------------------------------------------------------------------- */
-/* A reader                                                              */
-/* -------------------------------------------------------------------- */
-
-int pc_procfs_reader_new(const char *prefix, struct pc_procfs_reader **ret)
-{
-	struct pc_procfs_reader *r = malloc(sizeof(*r));
-	int err;
-
-	if (!r)
-		return -ENOMEM;
-	err = pc_procfs_ctx_init(&r->ctx, prefix, true);
-	if (!err) {
-		r->ctx.procfd = open(r->ctx.prefix,
-				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (r->ctx.procfd < 0)
-			err = -errno;
-	}
-	if (err) {
-		free(r);
-		return err;
-	}
-	*ret = r;
-	return 0;
-}
-
-void pc_procfs_reader_free(struct pc_procfs_reader *r)
-{
-	if (!r)
-		return;
-	close(r->ctx.procfd);
-	free(r);
-}
-
 int pc_procfs_reader_read(struct pc_procfs_reader *r, uint32_t pid,
 			  size_t args_max, unsigned int flags,
 			  struct pc_proc_info *ret)
@@ -853,15 +536,3 @@ int pc_procfs_reader_read(struct pc_procfs_reader *r, uint32_t pid,
 	return read_at(&r->ctx, pid, args_max, flags, ret);
 }
 
-int pc_procfs_reader_start_time(struct pc_procfs_reader *r, uint32_t pid,
-				uint64_t *ret_ns)
-{
-	int err;
-
-	if (!pid || !ret_ns)
-		return -EINVAL;
-	err = start_time_at(&r->ctx, pid, ret_ns);
-	if (err == -EINVAL)
-		pc_procfs_reject(&r->ctx, pid, stat_problem);
-	return err;
-}

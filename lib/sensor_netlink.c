@@ -41,6 +41,13 @@
 #define DGRAM_MAX 512
 /* How long start-up waits for the subscription to be acknowledged. */
 #define ACK_TIMEOUT_MS 2000
+/* The settle timer is coalesced: a decision due at t is taken at the
+ * first wake-up after t, and the timer is set for t + WAKE_SLACK_NS
+ * rounded up to WAKE_GRID_NS. Under a storm the socket's own wake-ups
+ * come first, and the timer keeps its deadline instead of being set anew
+ * at every event. */
+#define WAKE_SLACK_NS 1000000ull
+#define WAKE_GRID_NS 1000000ull
 /* Parents' start times remembered (direct-mapped by pid). */
 #define PARENT_SLOTS 1024
 
@@ -74,6 +81,7 @@ struct pc_sensor_netlink {
 	struct iovec iov[RECV_BATCH];
 	struct sockaddr_nl from[RECV_BATCH];
 	char bufs[RECV_BATCH][DGRAM_MAX];
+	struct pc_nl_event evs[RECV_BATCH]; /* decoded; what == NONE: none */
 };
 
 static struct pc_sensor_netlink *nl_of(struct pc_backend *s)
@@ -143,7 +151,7 @@ static uint64_t parent_start(struct pc_sensor_netlink *nl, uint32_t ppid,
 	if (ps->pid == ppid) {
 		start = ps->start_ns;
 	} else {
-		if (pc_procfs_reader_start_time(nl->rd, ppid, &start))
+		if (pc_procfs_reader_start_time(nl->rd, ppid, &start, NULL))
 			return 0;
 		ps->pid = ppid;
 		ps->start_ns = start;
@@ -158,12 +166,42 @@ static uint64_t parent_start(struct pc_sensor_netlink *nl, uint32_t ppid,
 static void on_fork(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
 	uint64_t start;
-	int err = pc_procfs_reader_start_time(nl->rd, it->e.tgid, &start);
+	int err = pc_procfs_reader_start_time(nl->rd, it->e.tgid, &start,
+					      NULL);
 
 	/* A start after the fork event means a newer process holds the pid. */
 	if (err || start > it->boot_ts)
 		start = it->boot_ts - it->boot_ts % pc_tick_ns();
 	it->start_ns = start;
+}
+
+/*
+ * An exec whose process exec'd again before we got to it: its image is
+ * gone, and the settle rules would not attribute a read of it anyway (the
+ * next exec was reported before the read began). Only the process's own
+ * facts are read: its start time and parent.
+ */
+static void on_exec_overtaken(struct pc_sensor_netlink *nl,
+			      struct pc_nl_item *it)
+{
+	struct proccache_event *ev = &it->info.ev;
+	uint64_t start;
+	uint32_t ppid;
+
+	it->overtaken = true;
+	it->read_start = pc_clock_ns(CLOCK_MONOTONIC);
+	it->read_err = pc_procfs_reader_start_time(nl->rd, it->e.tgid, &start,
+						   &ppid);
+	it->read_end = it->read_start;
+	if (!it->read_err && start > it->boot_ts)
+		it->read_err = -ENOENT;
+	if (it->read_err)
+		return;
+	ev->flags = PROCCACHE_F_VANISHED;
+	ev->start_time = start;
+	ev->parent.pid = ppid;
+	ev->parent.ktime = parent_start(nl, ppid, start);
+	it->info.ppid = ppid;
 }
 
 static void on_exec(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
@@ -226,7 +264,9 @@ static void on_ack(struct pc_sensor_netlink *nl, const struct pc_nl_event *e)
 	}
 }
 
-static int on_event(struct pc_sensor_netlink *nl, const struct pc_nl_event *e)
+/* @overtaken: a later exec of the same process was received already. */
+static int on_event(struct pc_sensor_netlink *nl, const struct pc_nl_event *e,
+		    bool overtaken)
 {
 	struct pc_nl_item *it;
 	enum pc_nl_kind kind;
@@ -253,6 +293,8 @@ static int on_event(struct pc_sensor_netlink *nl, const struct pc_nl_event *e)
 		parent_forget(nl, e->tgid);
 	if (kind == PC_NL_CLONE)
 		on_fork(nl, it);
+	else if (kind == PC_NL_EXEC && overtaken)
+		on_exec_overtaken(nl, it);
 	else if (kind == PC_NL_EXEC)
 		on_exec(nl, it);
 	else if (kind == PC_NL_CREDS)
@@ -295,26 +337,70 @@ static int note_drops(struct pc_sensor_netlink *nl, bool overrun)
 	return 0;
 }
 
-static int on_datagram(struct pc_sensor_netlink *nl, const struct mmsghdr *m,
-		       const struct sockaddr_nl *from)
+/* Decode datagram @i of the last receive into nl->evs[i]; false (and
+ * counted) when it is foreign or malformed. */
+static bool decode(struct pc_sensor_netlink *nl, int i)
 {
-	struct pc_nl_event e;
+	const struct mmsghdr *m = &nl->msgs[i];
+	const struct sockaddr_nl *from = &nl->from[i];
 	int err;
 
-	if (m->msg_hdr.msg_namelen < sizeof(*from) || from->nl_family != AF_NETLINK ||
-	    from->nl_pid != 0) {
+	if (m->msg_hdr.msg_namelen < sizeof(*from) ||
+	    from->nl_family != AF_NETLINK || from->nl_pid != 0) {
 		pc_counter_add(&nl->base.stats.foreign, 1);
-		return 0;
+		return false;
 	}
 	err = m->msg_hdr.msg_flags & MSG_TRUNC ?
 		      -EBADMSG :
 		      pc_nl_decode(m->msg_hdr.msg_iov->iov_base, m->msg_len,
-				   from->nl_pid, &e);
+				   from->nl_pid, &nl->evs[i]);
 	if (err) {
 		pc_counter_add(&nl->base.stats.malformed, 1);
-		return 0;
+		return false;
 	}
-	return on_event(nl, &e);
+	return true;
+}
+
+/*
+ * Is the exec nl->evs[i] followed, in this receive, by another exec of the
+ * same process (no fork of its pid in between, as the settle FIFO links
+ * them)? Only the main thread's events count, as in kind_of().
+ */
+static bool overtaken(const struct pc_sensor_netlink *nl, const bool *ok,
+		      int i, int n)
+{
+	const struct pc_nl_event *x = &nl->evs[i], *e;
+
+	if (x->what != PROC_EVENT_EXEC || x->pid != x->tgid)
+		return false;
+	for (int j = i + 1; j < n; j++) {
+		e = &nl->evs[j];
+		if (!ok[j] || e->tgid != x->tgid || e->pid != e->tgid)
+			continue;
+		if (e->what == PROC_EVENT_EXEC)
+			return true;
+		if (e->what == PROC_EVENT_FORK)
+			return false;
+	}
+	return false;
+}
+
+/* The @n datagrams of the last receive, in order. */
+static int on_datagrams(struct pc_sensor_netlink *nl, int n)
+{
+	bool ok[RECV_BATCH];
+	int i, err;
+
+	for (i = 0; i < n; i++)
+		ok[i] = decode(nl, i);
+	for (i = 0; i < n; i++) {
+		if (!ok[i])
+			continue;
+		err = on_event(nl, &nl->evs[i], overtaken(nl, ok, i, n));
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Take up to @budget datagrams; the number taken or a fatal -errno. */
@@ -351,11 +437,9 @@ static int receive(struct pc_sensor_netlink *nl, int budget)
 			}
 			return -errno;
 		}
-		for (i = 0; i < n; i++) {
-			err = on_datagram(nl, &nl->msgs[i], &nl->from[i]);
-			if (err)
-				return err;
-		}
+		err = on_datagrams(nl, n);
+		if (err)
+			return err;
 		total += n;
 		if (n < RECV_BATCH) {
 			pc_nl_fifo_seen(&nl->q, before);
@@ -457,7 +541,12 @@ static int nl_fd(const struct pc_backend *s)
 
 static uint64_t nl_wake_at(const struct pc_backend *s)
 {
-	return nl_of_const(s)->wake;
+	uint64_t w = nl_of_const(s)->wake;
+
+	if (!w)
+		return 0;
+	w += WAKE_SLACK_NS;
+	return w - w % WAKE_GRID_NS + WAKE_GRID_NS;
 }
 
 static int nl_exec_map_fd(const struct pc_backend *s)
