@@ -39,7 +39,6 @@ struct pc_sensor {
 	char *proc_prefix, *pin_path;
 
 	int epfd, timerfd;
-	uint64_t armed_at; /* the timer's deadline as last set; 0 = none */
 	bool detached;
 	struct pc_reconcile rc;
 	_Atomic uint64_t reconciliations, reconcile_exited, reconcile_added,
@@ -126,12 +125,7 @@ static void arm(struct pc_sensor *s)
 
 	if (rc && (!next || rc < next))
 		next = rc;
-	/* a deadline still ahead and unchanged is armed already */
-	if (next && next == s->armed_at &&
-	    next > pc_clock_ns(CLOCK_MONOTONIC))
-		return;
 	err = pc_timerfd_arm(s->timerfd, next);
-	s->armed_at = err ? 0 : next;
 	if (err)
 		pc_debug("sensor: cannot arm the timer: %s", strerror(-err));
 }
@@ -208,10 +202,7 @@ static int turn(struct pc_sensor *s)
 {
 	int n, ret;
 
-	/* Only a deadline passed can have fired (setting the timer anew
-	 * clears what it counted). */
-	if (s->armed_at && s->armed_at <= pc_clock_ns(CLOCK_MONOTONIC))
-		pc_timerfd_clear(s->timerfd);
+	pc_timerfd_clear(s->timerfd);
 	n = s->b->ops->consume(s->b);
 	ret = n < 0 ? 0 : reconcile_if_due(s);
 	arm(s);

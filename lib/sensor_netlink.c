@@ -44,8 +44,7 @@
 /* The settle timer is coalesced: a decision due at t is taken at the
  * first wake-up after t, and the timer is set for t + WAKE_SLACK_NS
  * rounded up to WAKE_GRID_NS. Under a storm the socket's own wake-ups
- * come first, and the timer keeps its deadline instead of being set anew
- * at every event. */
+ * come first and take the decisions; the timer fires when it is quiet. */
 #define WAKE_SLACK_NS 1000000ull
 #define WAKE_GRID_NS 1000000ull
 /* Parents' start times remembered (direct-mapped by pid). */
