@@ -234,6 +234,62 @@ Test(procfs_reader, stat_read_again_through_its_fd_shows_an_exec)
 	reap(pid);
 }
 
+/* A command line longer than the first read (16 KiB) is read on from
+ * where that read stopped, and cut at args_max exactly. */
+Test(procfs_reader, long_args_are_read_on_and_cut_exactly)
+{
+	static const char head[] = "sh\0-c\0read x\0sh";
+	static char big[40000];
+	struct pc_procfs_reader *r;
+	struct pc_proc_info info;
+	size_t want = sizeof(head) + sizeof(big);
+	int p[2];
+	pid_t pid;
+
+	memset(big, 'a', sizeof(big) - 1);
+	for (size_t i = 0; i < sizeof(big) - 1; i += 97)
+		big[i] = (char)('0' + i % 10);
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* sh waits on the pipe with @big in its command line */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(p[0], 0);
+		close(p[0]);
+		close(p[1]);
+		execl("/bin/sh", "sh", "-c", "read x", "sh", big, (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	cr_assert_eq(pc_procfs_reader_new(NULL, &r), 0);
+	/* the image is in place once cmdline shows it whole */
+	for (int i = 0; i < 5000; i++) {
+		cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, 100000, 0,
+						   &info), 0);
+		if (info.args_len == want)
+			break;
+		pc_proc_info_release(&info);
+		usleep(1000);
+	}
+	cr_assert_eq(info.args_len, want);
+	cr_expect_eq(memcmp(info.args, head, sizeof(head)), 0);
+	cr_expect_eq(memcmp(info.args + sizeof(head), big, sizeof(big)), 0);
+	cr_expect_not(info.ev.flags & PROCCACHE_F_ARGS_TRUNCATED);
+	pc_proc_info_release(&info);
+
+	cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, 0, 0, &info), 0);
+	cr_expect_eq(info.args_len, PC_PROCFS_ARGS_DEFAULT);
+	cr_expect_eq(info.args[info.args_len], '\0');
+	cr_expect_eq(memcmp(info.args + sizeof(head), big,
+			    PC_PROCFS_ARGS_DEFAULT - sizeof(head)), 0);
+	cr_expect(info.ev.flags & PROCCACHE_F_ARGS_TRUNCATED);
+	pc_proc_info_release(&info);
+	pc_procfs_reader_free(r);
+	close(p[1]);
+	reap(pid);
+}
+
 /* A hand-made tree is no procfs: read to EOF, stat opened anew. */
 Test(procfs_reader, a_prefix_that_is_no_procfs_is_read_by_name)
 {
