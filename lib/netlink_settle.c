@@ -134,7 +134,7 @@ static enum pc_nl_verdict decide(const struct pc_nl_item *x, uint64_t seen_until
 	const struct pc_nl_item *y;
 
 	for (;; x = y) {
-		if (x->read_err)
+		if (x->read_err || x->overtaken)
 			return PC_NL_NO_IMAGE;
 		y = x->later_exec;
 		if (!y) {

@@ -41,6 +41,10 @@ struct pc_nl_item {
 	uint64_t read_start;  /* exec: around the /proc read */
 	uint64_t read_end;
 	int read_err;         /* exec, creds: 0 or the read's -errno */
+	/* exec: a later exec of the process was received before the read,
+	 * so only its start time and parent were read (info flagged
+	 * VANISHED); its verdict is PC_NL_NO_IMAGE */
+	bool overtaken;
 	uint64_t lost;        /* lost: how many */
 	struct pc_proc_info info; /* exec, creds: the read */
 };

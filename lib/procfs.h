@@ -59,6 +59,32 @@ void pc_proc_info_release(struct pc_proc_info *info);
 bool pc_proc_info_same_image(const struct pc_proc_info *a,
 			     const struct pc_proc_info *b);
 
+/* pc_procfs_read() flag: leave ev.parent.ktime 0, the caller finds the
+ * parent's start time itself (pc_procfs_reader_start_time()). */
+#define PC_PROCFS_READ_NO_PARENT 1u
+
+/*
+ * A reader for many reads under one prefix (the netlink sensor's, one read
+ * per event): the prefix opened once, every pid directory opened relative
+ * to it, the cgroup2 mount found once. Reads are those of pc_procfs_read()
+ * and pc_procfs_start_time(). One thread at a time.
+ */
+struct pc_procfs_reader;
+
+/* 0 and *@ret set; -ENOMEM, -ENAMETOOLONG, or open()'s -errno. */
+int pc_procfs_reader_new(const char *prefix, struct pc_procfs_reader **ret);
+void pc_procfs_reader_free(struct pc_procfs_reader *r);
+
+/* pc_procfs_read() through @r; @flags: PC_PROCFS_READ_*. */
+int pc_procfs_reader_read(struct pc_procfs_reader *r, uint32_t pid,
+			  size_t args_max, unsigned int flags,
+			  struct pc_proc_info *ret);
+
+/* pc_procfs_start_time() through @r: one open, one read, one close; the
+ * parent's pid too in *@ret_ppid unless NULL. */
+int pc_procfs_reader_start_time(struct pc_procfs_reader *r, uint32_t pid,
+				uint64_t *ret_ns, uint32_t *ret_ppid);
+
 /*
  * Scan callback. @info is valid for the call only and released after it
  * returns (steal strings by setting them to NULL). A negative return stops

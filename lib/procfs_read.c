@@ -1,24 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The race-checked read of one process. Every file of one process is read through a directory
- * fd of /proc/<pid>: that fd is bound to the kernel's struct pid, so a pid
- * reused while we read fails our reads instead of answering for a stranger.
- * Re-exec mid-read is caught by comparing an image fingerprint taken before
- * and after (stat fields that change on exec, plus the exe link and inode)
- * and reading again. docs/procfs.md has the rules.
+ * The race-checked read of one process. Every file of one process is read
+ * through a directory fd of /proc/<pid>: that fd is bound to the kernel's
+ * struct pid, so a pid reused while we read fails our reads instead of
+ * answering for a stranger. Re-exec mid-read is caught by comparing the
+ * stat fields that change on exec, read before and after everything else,
+ * and reading again. The one-file reads are procfs_file.c. docs/procfs.md
+ * has the rules.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/magic.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,196 +39,12 @@ struct exe_mark {
 
 /* Per-read buffers, on the heap to keep callers' stacks small. */
 struct read_scratch {
-	struct exe_mark exe[2];
+	struct exe_mark exe;
 	char path[PATH_MAX];
 	char text[TEXT_MAX];
 };
 
-/* -------------------------------------------------------------------- */
-/* Paths and files                                                       */
-/* -------------------------------------------------------------------- */
 
-/* The one place the prefix is applied: "<prefix>" when @sub is "", else
- * "<prefix>/<sub>". */
-int pc_procfs_path(const struct pc_procfs_ctx *ctx, const char *sub, char *buf,
-		     size_t len)
-{
-	int n = snprintf(buf, len, "%s%s%s", ctx->prefix, *sub ? "/" : "", sub);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static bool is_cgroup2(const char *path)
-{
-	struct statfs sfs;
-
-	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
-}
-
-/*
- * Cgroup paths in /proc/<pid>/cgroup are relative to the reader's cgroup
- * namespace, so for "/proc" the reader's own cgroup2 mount resolves them.
- * For "<root>/proc" we assume the host's /sys is beside it, at
- * "<root>/sys". Hybrid (v1 + v2) hosts mount v2 at .../unified.
- */
-static void find_cgroot(struct pc_procfs_ctx *ctx)
-{
-	static const char *const mounts[] = { "/sys/fs/cgroup",
-					      "/sys/fs/cgroup/unified" };
-	const char *slash = strrchr(ctx->prefix, '/');
-	int root_len = 0;
-	size_t i;
-	int n;
-
-	if (strcmp(ctx->prefix, "/proc") && slash)
-		root_len = (int)(slash - ctx->prefix);
-	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++) {
-		n = snprintf(ctx->cgroot, sizeof(ctx->cgroot), "%.*s%s",
-			     root_len, ctx->prefix, mounts[i]);
-		if (n > 0 && (size_t)n < sizeof(ctx->cgroot) &&
-		    is_cgroup2(ctx->cgroot))
-			return;
-	}
-	ctx->cgroot[0] = '\0';
-}
-
-int pc_procfs_ctx_init(struct pc_procfs_ctx *ctx, const char *prefix, bool cgroups)
-{
-	size_t len;
-
-	if (!prefix || !*prefix)
-		prefix = "/proc";
-	len = strlen(prefix);
-	while (len > 1 && prefix[len - 1] == '/')
-		len--;
-	if (len >= sizeof(ctx->prefix))
-		return -ENAMETOOLONG;
-	memcpy(ctx->prefix, prefix, len);
-	ctx->prefix[len] = '\0';
-	ctx->cgroot[0] = '\0';
-	if (cgroups)
-		find_cgroot(ctx);
-	return 0;
-}
-
-int pc_procfs_open_pid(const struct pc_procfs_ctx *ctx, uint32_t pid)
-{
-	char path[PATH_MAX], sub[16];
-	int fd, err;
-
-	snprintf(sub, sizeof(sub), "%u", pid);
-	err = pc_procfs_path(ctx, sub, path, sizeof(path));
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ESRCH ? -ENOENT : -errno;
-	return fd;
-}
-
-/* /proc entries rejected as malformed, process-wide. */
-static _Atomic uint64_t rejected;
-
-uint64_t pc_procfs_rejected(void)
-{
-	return atomic_load_explicit(&rejected, memory_order_relaxed);
-}
-
-void pc_procfs_reject(const struct pc_procfs_ctx *ctx, uint32_t pid,
-		      const char *why)
-{
-	atomic_fetch_add_explicit(&rejected, 1, memory_order_relaxed);
-	pc_warn("procfs: %s/%u rejected: %s", ctx->prefix, pid, why);
-}
-
-/* A process that exited makes its files fail with one of these. */
-bool pc_procfs_gone(int err)
-{
-	return err == -ENOENT || err == -ESRCH;
-}
-
-/* Read @name under @dirfd into @buf, NUL terminated, cut at @len - 1.
- * Returns the length or -errno. */
-static ssize_t read_text(int dirfd, const char *name, char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
-	int fd;
-
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	while (n < len - 1) {
-		r = read(fd, buf + n, len - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			close(fd);
-			return r;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	return (ssize_t)n;
-}
-
-/* readlinkat() into @buf, NUL terminated. A target that fills the buffer
- * may have been cut: *@truncated says so. Returns the length or -errno. */
-static ssize_t read_link(int dirfd, const char *name, char *buf, size_t len,
-			 bool *truncated)
-{
-	ssize_t n = readlinkat(dirfd, name, buf, len);
-
-	*truncated = false;
-	if (n < 0) {
-		buf[0] = '\0';
-		return -errno;
-	}
-	if ((size_t)n == len) {
-		*truncated = true;
-		n--;
-	}
-	buf[n] = '\0';
-	return n;
-}
-/* What was wrong with the last stat this thread found malformed, for the
- * rejection's log line. */
-static __thread char stat_problem[96];
-
-const char *pc_procfs_stat_problem(void)
-{
-	return stat_problem;
-}
-
-int pc_procfs_read_stat(int dirfd, uint32_t pid, struct pc_proc_stat *st)
-{
-	char line[2048];
-	ssize_t n;
-
-	n = read_text(dirfd, "stat", line, sizeof(line));
-	if (n < 0)
-		return pc_procfs_gone((int)n) ? -ENOENT : (int)n;
-	if ((size_t)n == sizeof(line) - 1)
-		snprintf(stat_problem, sizeof(stat_problem),
-			 "stat longer than %zu bytes", sizeof(line) - 2);
-	else if (strlen(line) != (size_t)n)
-		snprintf(stat_problem, sizeof(stat_problem),
-			 "stat holds a NUL byte");
-	else if (pc_parse_stat(line, st))
-		snprintf(stat_problem, sizeof(stat_problem),
-			 "stat unparsable (fields missing or out of range)");
-	else if (st->pid != pid)
-		snprintf(stat_problem, sizeof(stat_problem),
-			 "stat is of pid %u", st->pid);
-	else
-		return 0;
-	pc_debug("procfs: pid %u: %s", pid, stat_problem);
-	return -EINVAL;
-}
 
 /* Did the process stay on the same image between @a and @b? */
 static bool same_stat_image(const struct pc_proc_stat *a,
@@ -266,7 +80,7 @@ static void read_exe(int dirfd, struct exe_mark *m)
 	struct stat sb;
 	ssize_t n;
 
-	n = read_link(dirfd, "exe", m->path, sizeof(m->path), &m->truncated);
+	n = pc_procfs_read_link(dirfd, "exe", m->path, sizeof(m->path), &m->truncated);
 	m->err = n < 0 ? (int)n : 0;
 	m->dev = 0;
 	m->ino = 0;
@@ -279,15 +93,6 @@ static void read_exe(int dirfd, struct exe_mark *m)
 	m->dev = sb.st_dev;
 	m->ino = sb.st_ino;
 	m->nlink = sb.st_nlink;
-}
-
-static bool same_exe(const struct exe_mark *a, const struct exe_mark *b)
-{
-	if (a->err != b->err || (!a->err && strcmp(a->path, b->path)))
-		return false;
-	if (a->stat_err != b->stat_err)
-		return false;
-	return a->stat_err || (a->dev == b->dev && a->ino == b->ino);
 }
 
 /* Fill binary, its inode and the UNLINKED / truncation flags from @m. */
@@ -325,10 +130,11 @@ static int take_exe(const struct exe_mark *m, bool kthread,
 }
 
 
-static int read_status(int dirfd, uint32_t pid, struct read_scratch *s,
+static int read_status(const struct pc_procfs_ctx *ctx, int dirfd,
+		       uint32_t pid, struct read_scratch *s,
 		       struct pc_proc_info *info)
 {
-	ssize_t n = read_text(dirfd, "status", s->text, sizeof(s->text));
+	ssize_t n = pc_procfs_read_text(ctx, dirfd, "status", s->text, sizeof(s->text));
 
 	if (n < 0) {
 		if (!pc_procfs_gone((int)n))
@@ -340,10 +146,11 @@ static int read_status(int dirfd, uint32_t pid, struct read_scratch *s,
 }
 
 /* Unset, unreadable (no CONFIG_AUDIT) and 4294967295 all mean "none". */
-static void read_loginuid(int dirfd, struct pc_proc_info *info)
+static void read_loginuid(const struct pc_procfs_ctx *ctx, int dirfd,
+			  struct pc_proc_info *info)
 {
 	char buf[32];
-	ssize_t n = read_text(dirfd, "loginuid", buf, sizeof(buf));
+	ssize_t n = pc_procfs_read_text(ctx, dirfd, "loginuid", buf, sizeof(buf));
 	uint32_t auid;
 
 	info->ev.creds.auid = (uint32_t)-1;
@@ -357,65 +164,66 @@ static void read_loginuid(int dirfd, struct pc_proc_info *info)
 /* cmdline, cwd, ns                                                      */
 /* -------------------------------------------------------------------- */
 
-/* Raw NUL-separated args, at most @max bytes. One byte more is asked for,
- * so that a cut shows; the buffer is NUL terminated past args_len. */
-static int read_args(int dirfd, size_t max, struct pc_proc_info *info)
+/*
+ * Raw NUL-separated args, at most @max bytes. One byte more is asked for,
+ * so that a cut shows; the buffer is NUL terminated past args_len. Read
+ * into @s->text first: most command lines fit, and the copy is then the
+ * one allocation.
+ */
+static int read_args(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
+		     struct read_scratch *s, struct pc_proc_info *info)
 {
-	size_t cap = max + 1 < 4096 ? max + 1 : 4096, n = 0;
-	char *buf = malloc(cap + 1), *grown;
+	size_t first = max + 1 < sizeof(s->text) ? max + 1 : sizeof(s->text);
+	char *buf = NULL;
 	ssize_t r;
+	size_t n;
 	int fd;
 
-	if (!buf)
-		return -ENOMEM;
 	fd = openat(dirfd, "cmdline", O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
 		goto out_err;
 	}
-	while (n <= max) {
-		if (n == cap) {
-			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			grown = realloc(buf, cap + 1);
-			if (!grown) {
-				r = -ENOMEM;
-				goto out_close;
-			}
-			buf = grown;
+	r = pc_procfs_read_fd(fd, s->text, first, ctx->real, 0);
+	n = r < 0 ? 0 : (size_t)r;
+	if (r >= 0 && n == first && n <= max) {
+		/* longer than the scratch: the rest straight after it */
+		buf = malloc(max + 2);
+		if (!buf) {
+			close(fd);
+			return -ENOMEM;
 		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			r = -errno;
-			goto out_close;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+		memcpy(buf, s->text, n);
+		r = pc_procfs_read_fd(fd, buf + n, max + 1 - n, ctx->real, n);
+		n += r < 0 ? 0 : (size_t)r;
 	}
 	close(fd);
+	if (r < 0) {
+		free(buf);
+		goto out_err;
+	}
 	if (n > max) {
 		n = max;
 		info->ev.flags |= PROCCACHE_F_ARGS_TRUNCATED;
+	}
+	if (!buf) {
+		buf = malloc(n + 1);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, s->text, n);
 	}
 	buf[n] = '\0';
 	info->args = buf;
 	info->args_len = n;
 	return 0;
 
-out_close:
-	close(fd);
 out_err:
-	if (!pc_procfs_gone((int)r)) {
-		free(buf);
+	if (!pc_procfs_gone((int)r))
 		return (int)r;
-	}
 	info->ev.flags |= PROCCACHE_F_VANISHED;
-	buf[0] = '\0';
-	info->args = buf;
+	info->args = strdup("");
 	info->args_len = 0;
-	return 0;
+	return info->args ? 0 : -ENOMEM;
 }
 
 static int read_cwd(int dirfd, struct read_scratch *s,
@@ -424,7 +232,7 @@ static int read_cwd(int dirfd, struct read_scratch *s,
 	bool truncated;
 	ssize_t n;
 
-	n = read_link(dirfd, "cwd", s->path, sizeof(s->path), &truncated);
+	n = pc_procfs_read_link(dirfd, "cwd", s->path, sizeof(s->path), &truncated);
 	if (n < 0) {
 		info->ev.flags |= PROCCACHE_F_CWD_ERROR;
 		if (pc_procfs_gone((int)n))
@@ -447,7 +255,7 @@ static uint32_t read_ns(int dirfd, const char *name)
 	bool truncated;
 	uint32_t ino;
 
-	if (read_link(dirfd, name, buf, sizeof(buf), &truncated) < 0)
+	if (pc_procfs_read_link(dirfd, name, buf, sizeof(buf), &truncated) < 0)
 		return 0;
 	lb = strchr(buf, '[');
 	rb = lb ? strchr(lb, ']') : NULL;
@@ -479,6 +287,9 @@ static uint64_t cgroup_id(const struct pc_procfs_ctx *ctx, const char *path,
 
 	if (!ctx->cgroot[0] || path[0] != '/' || pc_cgroup_path_escapes(path))
 		return 0;
+	/* the root cgroup is the mount's root: it cannot be made anew */
+	if (!path[1] && ctx->cgroot_ino)
+		return ctx->cgroot_ino;
 	n = snprintf(buf, len, "%s%s", ctx->cgroot, path);
 	if (n < 0 || (size_t)n >= len || stat(buf, &sb) < 0)
 		return 0;
@@ -504,7 +315,7 @@ static int read_cgroup(const struct pc_procfs_ctx *ctx, int dirfd,
 	const char *path;
 	char *line, *nl;
 
-	if (read_text(dirfd, "cgroup", s->text, sizeof(s->text)) < 0)
+	if (pc_procfs_read_text(ctx, dirfd, "cgroup", s->text, sizeof(s->text)) < 0)
 		s->text[0] = '\0';
 	for (line = s->text; *line; line = nl ? nl + 1 : line + strlen(line)) {
 		nl = strchr(line, '\n');
@@ -556,10 +367,10 @@ static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 {
 	int err;
 
-	err = read_status(dirfd, pid, s, info);
+	err = read_status(ctx, dirfd, pid, s, info);
 	if (!err) {
-		read_loginuid(dirfd, info);
-		err = read_args(dirfd, args_max, info);
+		read_loginuid(ctx, dirfd, info);
+		err = read_args(ctx, dirfd, args_max, s, info);
 	}
 	if (!err)
 		err = read_cwd(dirfd, s, info);
@@ -575,19 +386,12 @@ static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 static uint64_t parent_start(const struct pc_procfs_ctx *ctx, uint32_t ppid,
 			     uint64_t child_ticks)
 {
-	struct pc_proc_stat st;
-	int fd, err;
+	uint64_t ns;
 
-	if (!ppid)
+	if (!ppid || pc_procfs_start_time_at(ctx, ppid, &ns, NULL) ||
+	    ns > pc_ticks_to_ns(child_ticks))
 		return 0;
-	fd = pc_procfs_open_pid(ctx, ppid);
-	if (fd < 0)
-		return 0;
-	err = pc_procfs_read_stat(fd, ppid, &st);
-	close(fd);
-	if (err || st.starttime > child_ticks)
-		return 0;
-	return pc_ticks_to_ns(st.starttime);
+	return ns;
 }
 
 static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
@@ -617,44 +421,50 @@ static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
 }
 
 /*
- * One attempt: stat and exe, the fields, exe and stat again. -EAGAIN when
- * the image changed in between (read again), -ENOENT when the process is
- * gone or its start time moved (a reused pid).
+ * One attempt: stat, exe and the fields, stat again. -EAGAIN when the
+ * image changed in between (read again), -ENOENT when the process is gone
+ * or its start time moved (a reused pid).
  */
 static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
-		     size_t args_max, struct read_scratch *s,
-		     struct pc_proc_info *info)
+		     size_t args_max, unsigned int flags,
+		     struct read_scratch *s, struct pc_proc_info *info)
 {
 	struct pc_proc_stat first, last;
-	int err;
+	int statfd, err;
 
-	err = pc_procfs_read_stat(dirfd, pid, &first);
+	statfd = pc_procfs_open_stat(dirfd);
+	if (statfd < 0)
+		return statfd;
+	err = pc_procfs_stat_from_fd(statfd, pid, ctx->real, &first);
+	if (!err) {
+		read_exe(dirfd, &s->exe);
+		err = read_fields(ctx, dirfd, pid, args_max, s, info);
+	}
+	if (!err) {
+		err = pc_procfs_restat(ctx, dirfd, statfd, pid, &last);
+		if (err && err != -EINVAL)
+			err = -ENOENT;
+	}
+	close(statfd);
 	if (err)
 		return err;
-	read_exe(dirfd, &s->exe[0]);
-	err = read_fields(ctx, dirfd, pid, args_max, s, info);
-	if (err)
-		return err;
-	read_exe(dirfd, &s->exe[1]);
-	err = pc_procfs_read_stat(dirfd, pid, &last);
-	if (err)
-		return err == -EINVAL ? err : -ENOENT;
 	if (last.starttime != first.starttime)
 		return -ENOENT;
 	if (!same_stat_image(&first, &last) ||
-	    !same_exe(&s->exe[0], &s->exe[1]) ||
-	    exec_in_progress(&last, s->exe[1].err))
+	    exec_in_progress(&last, s->exe.err))
 		return -EAGAIN;
-	err = take_exe(&s->exe[1], last.flags & PF_KTHREAD, info);
+	err = take_exe(&s->exe, last.flags & PF_KTHREAD, info);
 	if (err)
 		return err;
 	fill_event(&last, info);
-	info->ev.parent.ktime = parent_start(ctx, last.ppid, last.starttime);
+	if (!(flags & PC_PROCFS_READ_NO_PARENT))
+		info->ev.parent.ktime = parent_start(ctx, last.ppid,
+						     last.starttime);
 	return 0;
 }
 
-int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
-		    size_t args_max, struct pc_proc_info *ret)
+static int read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
+		   size_t args_max, unsigned int flags, struct pc_proc_info *ret)
 {
 	static const struct timespec backoff = { 0, 1000000 };
 	struct pc_proc_info info;
@@ -680,7 +490,7 @@ int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
 	}
 	for (attempt = 0; attempt <= PC_PROCFS_READ_RETRIES; attempt++) {
 		memset(&info, 0, sizeof(info));
-		err = read_once(ctx, dirfd, pid, args_max, s, &info);
+		err = read_once(ctx, dirfd, pid, args_max, flags, s, &info);
 		if (!err)
 			break;
 		pc_proc_info_release(&info);
@@ -697,11 +507,17 @@ int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
 	if (!err)
 		*ret = info;
 	else if (err == -EINVAL)
-		pc_procfs_reject(ctx, pid, stat_problem);
+		pc_procfs_reject(ctx, pid, pc_procfs_stat_problem());
 	else if (!pc_procfs_gone(err) && err != -EAGAIN && err != -ESRCH &&
 		 err != -ENOMEM)
 		pc_procfs_reject(ctx, pid, strerror(-err));
 	return err;
+}
+
+int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
+		      size_t args_max, struct pc_proc_info *ret)
+{
+	return read_at(ctx, pid, args_max, 0, ret);
 }
 
 int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
@@ -713,26 +529,10 @@ int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
 	return err ? err : pc_procfs_read_at(&ctx, pid, args_max, ret);
 }
 
-int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns)
+int pc_procfs_reader_read(struct pc_procfs_reader *r, uint32_t pid,
+			  size_t args_max, unsigned int flags,
+			  struct pc_proc_info *ret)
 {
-	struct pc_procfs_ctx ctx;
-	struct pc_proc_stat st;
-	int fd, err;
-
-	if (!pid || !ret_ns)
-		return -EINVAL;
-	err = pc_procfs_ctx_init(&ctx, prefix, false);
-	if (err)
-		return err;
-	fd = pc_procfs_open_pid(&ctx, pid);
-	if (fd < 0)
-		return fd;
-	err = pc_procfs_read_stat(fd, pid, &st);
-	close(fd);
-	if (err == -EINVAL)
-		pc_procfs_reject(&ctx, pid, stat_problem);
-	if (err)
-		return err;
-	*ret_ns = pc_ticks_to_ns(st.starttime);
-	return 0;
+	return read_at(&r->ctx, pid, args_max, flags, ret);
 }
+

@@ -41,6 +41,14 @@
 #define DGRAM_MAX 512
 /* How long start-up waits for the subscription to be acknowledged. */
 #define ACK_TIMEOUT_MS 2000
+/* The settle timer is coalesced: a decision due at t is taken at the
+ * first wake-up after t, and the timer is set for t + WAKE_SLACK_NS
+ * rounded up to WAKE_GRID_NS. Under a storm the socket's own wake-ups
+ * come first and take the decisions; the timer fires when it is quiet. */
+#define WAKE_SLACK_NS 1000000ull
+#define WAKE_GRID_NS 1000000ull
+/* Parents' start times remembered (direct-mapped by pid). */
+#define PARENT_SLOTS 1024
 
 bool pc_sensor_netlink_no_filter;
 
@@ -57,13 +65,22 @@ struct pc_sensor_netlink {
 	int64_t boot_offset; /* CLOCK_BOOTTIME - CLOCK_MONOTONIC */
 	uint64_t drops_seen; /* SK_MEMINFO_DROPS already reported */
 	uint64_t wake;       /* CLOCK_MONOTONIC: the FIFO head's decision; 0 */
+	bool congested;      /* ENOBUFS seen, the socket not emptied since */
 	struct pc_nl_fifo q;
+	struct pc_procfs_reader *rd; /* /proc opened once */
+	/* start time of the process holding a pid, as read from /proc;
+	 * forgotten when the pid forks anew, exits, or events are lost */
+	struct parent_slot {
+		uint32_t pid;
+		uint64_t start_ns;
+	} parents[PARENT_SLOTS];
 	_Atomic uint64_t unfiltered;
 	/* recvmmsg() room */
 	struct mmsghdr msgs[RECV_BATCH];
 	struct iovec iov[RECV_BATCH];
 	struct sockaddr_nl from[RECV_BATCH];
 	char bufs[RECV_BATCH][DGRAM_MAX];
+	struct pc_nl_event evs[RECV_BATCH]; /* decoded; what == NONE: none */
 };
 
 static struct pc_sensor_netlink *nl_of(struct pc_backend *s)
@@ -99,6 +116,48 @@ static uint64_t to_boot(const struct pc_sensor_netlink *nl, uint64_t mono)
 	return mono + (uint64_t)nl->boot_offset;
 }
 
+/* ---- parents' start times --------------------------------------------------- */
+
+/*
+ * A child's /proc parent is the process holding its ppid when the child is
+ * read; a pid changes holder only by an exit and a fork, both reported
+ * before anything the new holder's children do, and both forget the pid
+ * here. So a remembered start time is the holder's; the rule that a parent
+ * cannot have started after its child still applies to it.
+ */
+static struct parent_slot *parent_slot(struct pc_sensor_netlink *nl,
+				       uint32_t pid)
+{
+	return &nl->parents[pid % PARENT_SLOTS];
+}
+
+static void parent_forget(struct pc_sensor_netlink *nl, uint32_t pid)
+{
+	struct parent_slot *ps = parent_slot(nl, pid);
+
+	if (ps->pid == pid)
+		ps->pid = 0;
+}
+
+static uint64_t parent_start(struct pc_sensor_netlink *nl, uint32_t ppid,
+			     uint64_t child_start)
+{
+	struct parent_slot *ps = parent_slot(nl, ppid);
+	uint64_t start;
+
+	if (!ppid)
+		return 0;
+	if (ps->pid == ppid) {
+		start = ps->start_ns;
+	} else {
+		if (pc_procfs_reader_start_time(nl->rd, ppid, &start, NULL))
+			return 0;
+		ps->pid = ppid;
+		ps->start_ns = start;
+	}
+	return start > child_start ? 0 : start;
+}
+
 /* ---- what arrives -------------------------------------------------------- */
 
 /* A new thread-group leader: its key is its /proc start time, as for a
@@ -106,7 +165,8 @@ static uint64_t to_boot(const struct pc_sensor_netlink *nl, uint64_t mono)
 static void on_fork(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
 	uint64_t start;
-	int err = pc_procfs_start_time(nl->cfg->proc_prefix, it->e.tgid, &start);
+	int err = pc_procfs_reader_start_time(nl->rd, it->e.tgid, &start,
+					      NULL);
 
 	/* A start after the fork event means a newer process holds the pid. */
 	if (err || start > it->boot_ts)
@@ -114,24 +174,58 @@ static void on_fork(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 	it->start_ns = start;
 }
 
+/*
+ * An exec whose process exec'd again before we got to it: its image is
+ * gone, and the settle rules would not attribute a read of it anyway (the
+ * next exec was reported before the read began). Only the process's own
+ * facts are read: its start time and parent.
+ */
+static void on_exec_overtaken(struct pc_sensor_netlink *nl,
+			      struct pc_nl_item *it)
+{
+	struct proccache_event *ev = &it->info.ev;
+	uint64_t start;
+	uint32_t ppid;
+
+	it->overtaken = true;
+	it->read_start = pc_clock_ns(CLOCK_MONOTONIC);
+	it->read_err = pc_procfs_reader_start_time(nl->rd, it->e.tgid, &start,
+						   &ppid);
+	it->read_end = it->read_start;
+	if (!it->read_err && start > it->boot_ts)
+		it->read_err = -ENOENT;
+	if (it->read_err)
+		return;
+	ev->flags = PROCCACHE_F_VANISHED;
+	ev->start_time = start;
+	ev->parent.pid = ppid;
+	ev->parent.ktime = parent_start(nl, ppid, start);
+	it->info.ppid = ppid;
+}
+
 static void on_exec(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
 	it->read_start = pc_clock_ns(CLOCK_MONOTONIC);
-	it->read_err = pc_procfs_read(nl->cfg->proc_prefix, it->e.tgid,
-				      nl->cfg->args_max, &it->info);
+	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid,
+					     nl->cfg->args_max,
+					     PC_PROCFS_READ_NO_PARENT, &it->info);
 	it->read_end = pc_clock_ns(CLOCK_MONOTONIC);
 	if (!it->read_err && it->info.ev.start_time > it->boot_ts) {
 		/* the process is gone and its pid taken by a younger one */
 		pc_proc_info_release(&it->info);
 		it->read_err = -ENOENT;
 	}
+	if (!it->read_err)
+		it->info.ev.parent.ktime = parent_start(
+			nl, it->info.ppid, it->info.ev.start_time);
 }
 
 static void on_creds(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
-	/* Only status matters; args are not worth reading. */
-	it->read_err = pc_procfs_read(nl->cfg->proc_prefix, it->e.tgid, 1,
-				      &it->info);
+	/* Only status matters; args and the parent are not worth reading. */
+	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid, 1,
+					     PC_PROCFS_READ_NO_PARENT,
+					     &it->info);
 }
 
 /* The FIFO kind of an event of the main thread we use; false for what the
@@ -169,7 +263,9 @@ static void on_ack(struct pc_sensor_netlink *nl, const struct pc_nl_event *e)
 	}
 }
 
-static int on_event(struct pc_sensor_netlink *nl, const struct pc_nl_event *e)
+/* @overtaken: a later exec of the same process was received already. */
+static int on_event(struct pc_sensor_netlink *nl, const struct pc_nl_event *e,
+		    bool overtaken)
 {
 	struct pc_nl_item *it;
 	enum pc_nl_kind kind;
@@ -192,8 +288,12 @@ static int on_event(struct pc_sensor_netlink *nl, const struct pc_nl_event *e)
 		return -ENOMEM;
 	it->e = *e;
 	it->boot_ts = to_boot(nl, e->ts);
+	if (kind == PC_NL_CLONE || kind == PC_NL_EXIT)
+		parent_forget(nl, e->tgid);
 	if (kind == PC_NL_CLONE)
 		on_fork(nl, it);
+	else if (kind == PC_NL_EXEC && overtaken)
+		on_exec_overtaken(nl, it);
 	else if (kind == PC_NL_EXEC)
 		on_exec(nl, it);
 	else if (kind == PC_NL_CREDS)
@@ -224,6 +324,8 @@ static int note_drops(struct pc_sensor_netlink *nl, bool overrun)
 	nl->drops_seen = drops;
 	if (!lost)
 		return 0;
+	/* a pid may have changed holder unseen */
+	memset(nl->parents, 0, sizeof(nl->parents));
 	it = pc_nl_item_new(PC_NL_LOST);
 	if (!it)
 		return -ENOMEM;
@@ -234,26 +336,70 @@ static int note_drops(struct pc_sensor_netlink *nl, bool overrun)
 	return 0;
 }
 
-static int on_datagram(struct pc_sensor_netlink *nl, const struct mmsghdr *m,
-		       const struct sockaddr_nl *from)
+/* Decode datagram @i of the last receive into nl->evs[i]; false (and
+ * counted) when it is foreign or malformed. */
+static bool decode(struct pc_sensor_netlink *nl, int i)
 {
-	struct pc_nl_event e;
+	const struct mmsghdr *m = &nl->msgs[i];
+	const struct sockaddr_nl *from = &nl->from[i];
 	int err;
 
-	if (m->msg_hdr.msg_namelen < sizeof(*from) || from->nl_family != AF_NETLINK ||
-	    from->nl_pid != 0) {
+	if (m->msg_hdr.msg_namelen < sizeof(*from) ||
+	    from->nl_family != AF_NETLINK || from->nl_pid != 0) {
 		pc_counter_add(&nl->base.stats.foreign, 1);
-		return 0;
+		return false;
 	}
 	err = m->msg_hdr.msg_flags & MSG_TRUNC ?
 		      -EBADMSG :
 		      pc_nl_decode(m->msg_hdr.msg_iov->iov_base, m->msg_len,
-				   from->nl_pid, &e);
+				   from->nl_pid, &nl->evs[i]);
 	if (err) {
 		pc_counter_add(&nl->base.stats.malformed, 1);
-		return 0;
+		return false;
 	}
-	return on_event(nl, &e);
+	return true;
+}
+
+/*
+ * Is the exec nl->evs[i] followed, in this receive, by another exec of the
+ * same process (no fork of its pid in between, as the settle FIFO links
+ * them)? Only the main thread's events count, as in kind_of().
+ */
+static bool overtaken(const struct pc_sensor_netlink *nl, const bool *ok,
+		      int i, int n)
+{
+	const struct pc_nl_event *x = &nl->evs[i], *e;
+
+	if (x->what != PROC_EVENT_EXEC || x->pid != x->tgid)
+		return false;
+	for (int j = i + 1; j < n; j++) {
+		e = &nl->evs[j];
+		if (!ok[j] || e->tgid != x->tgid || e->pid != e->tgid)
+			continue;
+		if (e->what == PROC_EVENT_EXEC)
+			return true;
+		if (e->what == PROC_EVENT_FORK)
+			return false;
+	}
+	return false;
+}
+
+/* The @n datagrams of the last receive, in order. */
+static int on_datagrams(struct pc_sensor_netlink *nl, int n)
+{
+	bool ok[RECV_BATCH];
+	int i, err;
+
+	for (i = 0; i < n; i++)
+		ok[i] = decode(nl, i);
+	for (i = 0; i < n; i++) {
+		if (!ok[i])
+			continue;
+		err = on_event(nl, &nl->evs[i], overtaken(nl, ok, i, n));
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Take up to @budget datagrams; the number taken or a fatal -errno. */
@@ -282,6 +428,7 @@ static int receive(struct pc_sensor_netlink *nl, int budget)
 				break;
 			}
 			if (errno == ENOBUFS) {
+				nl->congested = true;
 				err = note_drops(nl, true);
 				if (err)
 					return err;
@@ -289,11 +436,9 @@ static int receive(struct pc_sensor_netlink *nl, int budget)
 			}
 			return -errno;
 		}
-		for (i = 0; i < n; i++) {
-			err = on_datagram(nl, &nl->msgs[i], &nl->from[i]);
-			if (err)
-				return err;
-		}
+		err = on_datagrams(nl, n);
+		if (err)
+			return err;
 		total += n;
 		if (n < RECV_BATCH) {
 			pc_nl_fifo_seen(&nl->q, before);
@@ -337,7 +482,13 @@ static int nl_consume(struct pc_backend *s)
 
 	refresh_offset(nl);
 	got = receive(nl, RECV_BUDGET);
-	err = got < 0 ? 0 : note_drops(nl, false);
+	err = 0;
+	if (got >= 0 && nl->congested) {
+		/* Drops start with ENOBUFS and may go on unreported until the
+		 * socket is empty; read the counter until then. */
+		nl->congested = got >= RECV_BUDGET;
+		err = note_drops(nl, false);
+	}
 	n = ingest_ready(nl, nl->detached, UINT64_MAX);
 	if (got < 0)
 		return got;
@@ -389,7 +540,12 @@ static int nl_fd(const struct pc_backend *s)
 
 static uint64_t nl_wake_at(const struct pc_backend *s)
 {
-	return nl_of_const(s)->wake;
+	uint64_t w = nl_of_const(s)->wake;
+
+	if (!w)
+		return 0;
+	w += WAKE_SLACK_NS;
+	return w - w % WAKE_GRID_NS + WAKE_GRID_NS;
 }
 
 static int nl_exec_map_fd(const struct pc_backend *s)
@@ -442,6 +598,7 @@ static void nl_destroy(struct pc_backend *s)
 	struct pc_sensor_netlink *nl = nl_of(s);
 
 	pc_nl_fifo_clear(&nl->q);
+	pc_procfs_reader_free(nl->rd);
 	if (nl->sock >= 0)
 		close(nl->sock);
 	free(nl);
@@ -595,7 +752,9 @@ int pc_sensor_netlink_start(struct proccache *pc, const struct pc_sensor_cfg *cf
 	nl->cfg = cfg;
 	nl->sock = -1;
 	refresh_offset(nl);
-	err = setup(nl);
+	err = pc_procfs_reader_new(cfg->proc_prefix, &nl->rd);
+	if (!err)
+		err = setup(nl);
 	if (err) {
 		if (nl->port)
 			send_control(nl, PROC_CN_MCAST_IGNORE);

@@ -60,6 +60,7 @@ KNOWN_LONG = {
 # epoch helpers, and the cache keeps it current).
 PARTS = {
     "past": "cache",
+    "procfs_file": "procfs_read",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

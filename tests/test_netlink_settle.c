@@ -143,6 +143,55 @@ Test(settle, a_close_later_exec_that_vanished_leaves_the_read_unproven)
 	cr_expect_eq(verdict_of(y, 105 * MS), PC_NL_NO_IMAGE, "a failed read");
 }
 
+/* An exec the sensor saw overtaken by the next exec of its process before
+ * reading it: only its stat was read, the info says VANISHED. */
+static struct pc_nl_item *overtaken_at(uint32_t tgid, uint64_t ts, uint64_t r)
+{
+	struct pc_nl_item *it = item(PC_NL_EXEC, tgid, ts);
+
+	it->overtaken = true;
+	it->read_start = it->read_end = r;
+	it->info.ev.flags = PROCCACHE_F_VANISHED;
+	it->info.ev.start_time = 42;
+	return it;
+}
+
+Test(settle, an_overtaken_exec_has_no_image_even_when_forced)
+{
+	struct pc_nl_item *x = overtaken_at(7, 100 * MS, 103 * MS);
+	enum pc_nl_verdict v;
+	uint64_t wake;
+
+	/* alone (its later exec not queued) and forced: still no image */
+	struct pc_nl_item *it = pc_nl_fifo_next(&q, 200 * MS, true, NEVER, &v,
+						&wake);
+
+	cr_assert_eq(it, x);
+	cr_expect_eq(v, PC_NL_NO_IMAGE);
+	pc_nl_item_free(it);
+}
+
+/* The exec before an overtaken one gets the verdict a full read of the
+ * overtaken one would have given it: the overtaken read is never whole. */
+Test(settle, an_exec_before_an_overtaken_one_is_decided_as_with_a_full_read)
+{
+	struct pc_nl_item *w = exec_at(7, 100 * MS, 101 * MS, 102 * MS, "/a", 1, 0);
+	struct pc_nl_item *x = overtaken_at(7, 102 * MS, 104 * MS);
+
+	exec_at(7, 103 * MS, 104 * MS, 105 * MS, "/c", 3, 0);
+	cr_expect_eq(verdict_of(w, 106 * MS), PC_NL_NO_IMAGE);
+	cr_expect_eq(verdict_of(x, 106 * MS), PC_NL_NO_IMAGE);
+}
+
+Test(settle, an_exec_long_before_an_overtaken_one_keeps_its_image)
+{
+	struct pc_nl_item *w = exec_at(7, 100 * MS, 101 * MS, 102 * MS, "/a", 1, 0);
+
+	overtaken_at(7, 102 * MS + W, 110 * MS);
+	exec_at(7, 109 * MS, 110 * MS, 111 * MS, "/c", 3, 0);
+	cr_expect_eq(verdict_of(w, 112 * MS), PC_NL_IMAGE);
+}
+
 Test(settle, a_clone_between_two_execs_makes_the_second_another_process)
 {
 	struct pc_nl_item *x = exec_at(7, 100 * MS, 101 * MS, 102 * MS, "/a", 1, 0);

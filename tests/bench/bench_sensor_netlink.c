@@ -11,7 +11,7 @@
  * BENCH_ITERS times each, BENCH_WORKERS workers. Two storms run: images
  * that exec again at once (the worst case for a reader of /proc), then
  * images that live BENCH_PAUSE_US (default 2000) first, like short
- * commands. Every monitor runs in its own process; its CPU is its user +
+ * commands (BENCH_STORM=fast or slow runs only one). Every monitor runs in its own process; its CPU is its user +
  * system time while the storm runs (kernel-side costs, such as the BPF
  * programs or the connector's sends, are charged to the storm, alike for
  * all). Needs root; skips otherwise.
@@ -575,6 +575,7 @@ int main(int argc, char **argv)
 	uint32_t iters = (uint32_t)env_or("BENCH_ITERS", 1500);
 	uint32_t chain = (uint32_t)env_or("BENCH_CHAIN", 3);
 	uint32_t pause_us = (uint32_t)env_or("BENCH_PAUSE_US", 2000);
+	const char *only = getenv("BENCH_STORM"); /* "fast" or "slow": one */
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s STORM_EXEC\n", argv[0]);
@@ -597,8 +598,10 @@ int main(int argc, char **argv)
 	       "(exec reported, image unknown), and not reported at all; ratio: ns/event\n"
 	       "against forkstat in the same run\n");
 	fflush(stdout); /* the monitors are forked: no buffered copy */
-	run_storm(workers, iters, chain, 0);
-	run_storm(workers, iters / 3 ? iters / 3 : 1, chain, pause_us);
+	if (!only || !strcmp(only, "fast"))
+		run_storm(workers, iters, chain, 0);
+	if (!only || !strcmp(only, "slow"))
+		run_storm(workers, iters / 3 ? iters / 3 : 1, chain, pause_us);
 	remove_tmpdir(workers);
 	return 0;
 }
