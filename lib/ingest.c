@@ -11,6 +11,7 @@
 
 #include "cache.h"
 #include "clock.h"
+#include "context.h"
 #include "labels.h"
 #include "opts.h"
 #include "ingest_creds.h"
@@ -202,6 +203,7 @@ static bool adopt(struct proccache *pc, struct pc_node *child,
 	snap->parent_pid = parent->key.pid;
 	snap->parent_ktime = parent->key.ktime;
 	pc_labels_adopt(pc, snap, ps);
+	pc_ctx_adopt(pc, snap, parent);
 	pc_node_adopt(child, parent);
 	pc_node_publish(pc, child, snap);
 	pc_stat_inc(pc, adopted);
@@ -362,6 +364,7 @@ static struct pc_image *inherited_image(struct proccache *pc,
 	merged.cgroup_id = old->attrs->cgroup_id;
 	merged.cwd = old->strs + old->cwd_off;
 	merged.container_id = old->strs + old->cid_off;
+	pc_ctx_facts_from(&merged, old);
 	return pc_image_new(&merged,
 			    pc_attrs_get(pc, &merged,
 					 pc_labels_exec(pc, pc_node_snapshot(prev))));
@@ -498,6 +501,7 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	if (!snap->start_time)
 		snap->start_time = ev->ktime;
 	set_parent_key(snap, parent, &ev->parent);
+	pc_ctx_exec(pc, snap, parent);
 
 	err = add_live(pc, ev, parent, snap, prev, &n);
 	if (exited) {
@@ -552,6 +556,7 @@ static int link_late_clone(struct proccache *pc,
 		snap->parent_pid = parent->key.pid;
 		snap->parent_ktime = parent->key.ktime;
 		pc_labels_adopt(pc, snap, pc_node_snapshot(parent));
+		pc_ctx_adopt(pc, snap, parent);
 		pc_node_adopt(cur, parent);
 		pc_stat_inc(pc, adopted);
 	}
@@ -598,6 +603,10 @@ static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
 		snap->flags |= PROCCACHE_F_PARENT_UNKNOWN;
 	snap->start_time = ev->ktime;
 	set_parent_key(snap, parent, &ev->parent);
+	if (pc_ctx_clone(pc, snap, parent)) {
+		proccache_process__unref(snap);
+		return -ENOMEM;
+	}
 	return add_live(pc, ev, parent, snap, NULL, NULL);
 }
 

@@ -41,6 +41,14 @@ struct pc_image *pc_image_new(const struct proccache_event *ev,
 	img->binary_nlink = ev->binary_nlink;
 	img->binary_inode = ev->binary_inode;
 	img->attrs = attrs;
+	memset(&img->ctx, 0, sizeof(img->ctx));
+	if (ev->comm[0]) {
+		memcpy(img->ctx.comm, ev->comm, sizeof(img->ctx.comm));
+		img->ctx.comm[sizeof(img->ctx.comm) - 1] = '\0';
+		img->ctx.pgid = ev->pgid;
+		img->ctx.sid = ev->sid;
+		img->ctx.tty = ev->tty;
+	}
 
 	off = put_str(img, 0, ev->binary);
 	img->args_off = off;
@@ -79,6 +87,18 @@ struct pc_image *pc_image_with_attrs(const struct pc_image *img,
 	memcpy(copy, img, sizeof(*copy) + total);
 	atomic_init(&copy->ref, 1);
 	copy->attrs = attrs;
+	return copy;
+}
+
+struct pc_image *pc_image_with_ctx(const struct pc_image *img,
+				   const struct pc_ctx *ctx)
+{
+	struct pc_image *copy;
+
+	atomic_fetch_add_explicit(&img->attrs->ref, 1, memory_order_relaxed);
+	copy = pc_image_with_attrs(img, img->attrs);
+	if (copy)
+		copy->ctx = *ctx;
 	return copy;
 }
 

@@ -35,11 +35,29 @@ struct pc_attrs {
 	uint64_t labels;
 };
 
+/*
+ * The process context (lib/context.c): facts the sensor read (comm, pgid,
+ * sid, tty) and the leaders ingest derived from them. It lives in the
+ * image: a clone shares its parent's, as it shares everything a fork
+ * copies, so it costs nothing per clone; an exec makes a new image anyway.
+ */
+struct pc_ctx {
+	char comm[16];          /* "" = the facts below are unknown */
+	uint32_t pgid, sid, tty;
+	uint32_t session_pid;
+	uint64_t session_ktime;
+	uint64_t entry_ktime;
+	uint32_t entry_pid;
+	uint8_t entry_type;     /* enum proccache_entry_type */
+	uint8_t pad[3];
+};
+
 struct pc_image {
 	atomic_uint ref;
 	uint32_t binary_nlink;
 	uint64_t binary_inode;
 	struct pc_attrs *attrs;
+	struct pc_ctx ctx;
 	/* strings, NUL terminated, in strs[]: binary at 0 */
 	uint32_t args_off, args_len, cwd_off, cid_off;
 	char strs[];
@@ -92,6 +110,10 @@ void pc_attrs_unref(struct pc_attrs *a);
  * over the caller's reference on @attrs; NULL on ENOMEM (reference dropped). */
 struct pc_image *pc_image_with_attrs(const struct pc_image *img,
 				     struct pc_attrs *attrs);
+/* A copy of @img (strings and attrs reference included) with @ctx instead
+ * of its own; NULL on ENOMEM. */
+struct pc_image *pc_image_with_ctx(const struct pc_image *img,
+				   const struct pc_ctx *ctx);
 struct pc_image *pc_image_ref(struct pc_image *img);
 void pc_image_unref(struct pc_image *img);
 
