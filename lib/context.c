@@ -14,6 +14,9 @@
  *  virtual console or serial line). A re-exec of a leader stays the
  *  leader. Otherwise P's entry leader; unknown without P (derived again
  *  when P arrives and adopts E).
+ *
+ * Storage: comm and pgid in the image; sid, tty and the leaders in the
+ * interned struct pc_attrs (a changed context interns another set).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,7 +31,12 @@
 
 static const struct pc_ctx *ctx_of(struct pc_node *n)
 {
-	return n ? &pc_node_snapshot(n)->image->ctx : NULL;
+	return n ? &pc_node_snapshot(n)->image->attrs->ctx : NULL;
+}
+
+static const char *comm_of(struct pc_node *n)
+{
+	return pc_image_comm(pc_node_snapshot(n)->image);
 }
 
 static void set_session(struct pc_ctx *c, struct proccache_key k)
@@ -74,11 +82,11 @@ static bool is_console(uint32_t tty)
  * starts; UNKNOWN when it starts none. */
 static uint8_t session_entry_type(const struct pc_ctx *c, struct pc_node *forker)
 {
-	const struct pc_ctx *f = ctx_of(forker);
+	const char *f = forker ? comm_of(forker) : "";
 
-	if (f && (!strcmp(f->comm, "sshd") || !strcmp(f->comm, "sshd-session")))
+	if (!strcmp(f, "sshd") || !strcmp(f, "sshd-session"))
 		return PROCCACHE_ENTRY_SSHD;
-	if (f && !strcmp(f->comm, "ssm-session-worker"))
+	if (!strcmp(f, "ssm-session-worker"))
 		return PROCCACHE_ENTRY_SSM;
 	if (!c->tty)
 		return PROCCACHE_ENTRY_UNKNOWN;
@@ -93,7 +101,7 @@ static void derive_session(struct proccache *pc, struct pc_ctx *c,
 	struct pc_node *n;
 
 	set_session(c, (struct proccache_key){ 0 });
-	if (!c->comm[0]) {
+	if (!c->known) {
 		if (pctx && pctx->session_pid == self->pid)
 			set_session(c, pc_process_key(self)); /* a leader re-exec'd */
 		else if (pctx)
@@ -104,12 +112,12 @@ static void derive_session(struct proccache *pc, struct pc_ctx *c,
 	}
 	if (c->sid == self->pid) {
 		set_session(c, pc_process_key(self));
-	} else if (pctx && pctx->comm[0] && pctx->sid == c->sid) {
+	} else if (pctx && pctx->known && pctx->sid == c->sid) {
 		set_session(c, (struct proccache_key){
 				       .pid = pctx->session_pid,
 				       .ktime = pctx->session_ktime });
 	} else if (c->sid && (n = pc_find_pid(pc, c->sid)) &&
-		   ctx_of(n)->comm[0] && ctx_of(n)->sid == c->sid) {
+		   ctx_of(n)->known && ctx_of(n)->sid == c->sid) {
 		set_session(c, n->key);
 	}
 }
@@ -132,7 +140,7 @@ static void derive_entry(struct pc_ctx *c, const struct proccache_process *self,
 			  PROCCACHE_ENTRY_KTHREAD);
 	} else if (self->nspid == 1) {
 		set_entry(c, me, PROCCACHE_ENTRY_CONTAINER);
-	} else if (c->comm[0] && c->sid == self->pid &&
+	} else if (c->known && c->sid == self->pid &&
 		   (type = session_entry_type(c, forker_of(parent, self->pid)))) {
 		set_entry(c, me, type);
 	} else if (pctx && parent->key.pid == self->pid &&
@@ -150,20 +158,28 @@ static void derive(struct proccache *pc, struct pc_ctx *c,
 	derive_entry(c, self, parent);
 }
 
-void pc_ctx_exec(struct proccache *pc, struct proccache_process *snap,
-		 struct pc_node *parent)
+/*
+ * Give @snap the context @c, unless it has it: interned attributes with
+ * @c, put in place when @snap's image is its own and unpublished
+ * (@owned), else in a copy of the image. 0 or -ENOMEM (@snap unchanged).
+ */
+static int put_ctx(struct proccache *pc, struct proccache_process *snap,
+		   const struct pc_ctx *c, bool owned)
 {
-	derive(pc, &snap->image->ctx, snap, parent);
-}
+	struct pc_image *img = snap->image;
+	struct pc_attrs *a;
 
-/* Give @snap an image of its own with context @c, unless it has it. */
-static int put_ctx(struct proccache_process *snap, const struct pc_ctx *c)
-{
-	struct pc_image *img;
-
-	if (!memcmp(c, &snap->image->ctx, sizeof(*c)))
+	if (!memcmp(c, &img->attrs->ctx, sizeof(*c)))
 		return 0;
-	img = pc_image_with_ctx(snap->image, c);
+	a = pc_attrs_with_ctx(pc, img->attrs, c);
+	if (!a)
+		return -ENOMEM;
+	if (owned) {
+		pc_attrs_unref(img->attrs);
+		img->attrs = a;
+		return 0;
+	}
+	img = pc_image_with_attrs(img, a);
 	if (!img)
 		return -ENOMEM;
 	pc_image_unref(snap->image);
@@ -171,68 +187,97 @@ static int put_ctx(struct proccache_process *snap, const struct pc_ctx *c)
 	return 0;
 }
 
+int pc_ctx_exec(struct proccache *pc, struct proccache_process *snap,
+		struct pc_node *parent)
+{
+	struct pc_ctx c = snap->image->attrs->ctx;
+
+	derive(pc, &c, snap, parent);
+	return put_ctx(pc, snap, &c, true);
+}
+
 int pc_ctx_clone(struct proccache *pc, struct proccache_process *snap,
 		 struct pc_node *parent)
 {
-	struct pc_ctx c;
+	struct pc_ctx c = snap->image->attrs->ctx; /* the parent's, if any */
 
-	if (!parent) {
-		derive(pc, &snap->image->ctx, snap, NULL);
-		return 0;
-	}
-	c = snap->image->ctx; /* the parent's: a fork copies it */
 	derive(pc, &c, snap, parent);
-	return put_ctx(snap, &c);
+	return put_ctx(pc, snap, &c, !parent);
+}
+
+/* A clone that carried no facts takes its parent's, as its fork did. */
+static int take_parent_facts(struct proccache *pc,
+			     struct proccache_process *snap,
+			     struct pc_node *parent)
+{
+	const struct pc_image *pimg = pc_node_snapshot(parent)->image;
+	struct pc_ctx c = snap->image->attrs->ctx;
+	struct pc_image *img;
+
+	c.known = 1;
+	c.sid = pimg->attrs->ctx.sid;
+	c.tty = pimg->attrs->ctx.tty;
+	img = pc_image_with_facts(snap->image,
+				  pc_attrs_with_ctx(pc, snap->image->attrs, &c),
+				  pc_image_comm(pimg), pimg->pgid);
+	if (!img)
+		return -ENOMEM;
+	pc_image_unref(snap->image);
+	snap->image = img;
+	return 0;
 }
 
 void pc_ctx_adopt(struct proccache *pc, struct proccache_process *snap,
 		  struct pc_node *parent)
 {
-	const struct pc_ctx *pctx = ctx_of(parent);
-	struct pc_ctx c = snap->image->ctx;
+	struct pc_ctx c;
+	int err = 0;
 
-	if ((snap->flags & PROCCACHE_F_CLONE) && !c.comm[0] && pctx->comm[0]) {
-		memcpy(c.comm, pctx->comm, sizeof(c.comm));
-		c.pgid = pctx->pgid;
-		c.sid = pctx->sid;
-		c.tty = pctx->tty;
+	if ((snap->flags & PROCCACHE_F_CLONE) && !snap->image->attrs->ctx.known &&
+	    ctx_of(parent)->known)
+		err = take_parent_facts(pc, snap, parent);
+	if (!err) {
+		c = snap->image->attrs->ctx;
+		derive(pc, &c, snap, parent);
+		err = put_ctx(pc, snap, &c, false);
 	}
-	derive(pc, &c, snap, parent);
-	if (put_ctx(snap, &c))
+	if (err)
 		pc_warn("context: no memory to give adopted pid %u its leaders",
 			snap->pid);
 }
 
 void pc_ctx_facts_from(struct proccache_event *ev, const struct pc_image *old)
 {
-	if (ev->comm[0])
+	const char *comm = pc_image_comm(old);
+
+	if (ev->comm[0] || !old->attrs->ctx.known)
 		return;
-	memcpy(ev->comm, old->ctx.comm, sizeof(ev->comm));
-	ev->pgid = old->ctx.pgid;
-	ev->sid = old->ctx.sid;
-	ev->tty = old->ctx.tty;
+	memcpy(ev->comm, comm, strnlen(comm, sizeof(ev->comm) - 1));
+	ev->pgid = old->pgid;
+	ev->sid = old->attrs->ctx.sid;
+	ev->tty = old->attrs->ctx.tty;
 }
 
 /* ---- accessors: any thread ---------------------------------------------- */
 
 PROCCACHE_API const char *proccache_process__comm(const struct proccache_process *p)
 {
-	return p ? p->image->ctx.comm : "";
+	return p ? pc_image_comm(p->image) : "";
 }
 
 PROCCACHE_API uint32_t proccache_process__pgid(const struct proccache_process *p)
 {
-	return p ? p->image->ctx.pgid : 0;
+	return p ? p->image->pgid : 0;
 }
 
 PROCCACHE_API uint32_t proccache_process__sid(const struct proccache_process *p)
 {
-	return p ? p->image->ctx.sid : 0;
+	return p ? p->image->attrs->ctx.sid : 0;
 }
 
 PROCCACHE_API uint32_t proccache_process__tty(const struct proccache_process *p)
 {
-	return p ? p->image->ctx.tty : 0;
+	return p ? p->image->attrs->ctx.tty : 0;
 }
 
 PROCCACHE_API struct proccache_key
@@ -240,8 +285,8 @@ proccache_process__session_leader(const struct proccache_process *p)
 {
 	if (!p)
 		return (struct proccache_key){ 0 };
-	return (struct proccache_key){ .pid = p->image->ctx.session_pid,
-				       .ktime = p->image->ctx.session_ktime };
+	return (struct proccache_key){ .pid = p->image->attrs->ctx.session_pid,
+				       .ktime = p->image->attrs->ctx.session_ktime };
 }
 
 PROCCACHE_API struct proccache_key
@@ -249,14 +294,14 @@ proccache_process__entry_leader(const struct proccache_process *p)
 {
 	if (!p)
 		return (struct proccache_key){ 0 };
-	return (struct proccache_key){ .pid = p->image->ctx.entry_pid,
-				       .ktime = p->image->ctx.entry_ktime };
+	return (struct proccache_key){ .pid = p->image->attrs->ctx.entry_pid,
+				       .ktime = p->image->attrs->ctx.entry_ktime };
 }
 
 PROCCACHE_API enum proccache_entry_type
 proccache_process__entry_type(const struct proccache_process *p)
 {
-	return p ? (enum proccache_entry_type)p->image->ctx.entry_type
+	return p ? (enum proccache_entry_type)p->image->attrs->ctx.entry_type
 		 : PROCCACHE_ENTRY_UNKNOWN;
 }
 

@@ -13,8 +13,9 @@
 
 /* A new exec entry @snap (parent key set, image owned by the caller
  * alone): derive its leaders in place. @parent is its lineage parent node
- * (the image it replaces for a re-exec), NULL when unknown. */
-void pc_ctx_exec(struct proccache *pc, struct proccache_process *snap,
+ * (the image it replaces for a re-exec), NULL when unknown. 0 or -ENOMEM
+ * (@snap unchanged). */
+int pc_ctx_exec(struct proccache *pc, struct proccache_process *snap,
 		 struct pc_node *parent);
 
 /* A new clone entry @snap: with @parent it shares the parent's image, and

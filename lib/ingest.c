@@ -367,7 +367,8 @@ static struct pc_image *inherited_image(struct proccache *pc,
 	pc_ctx_facts_from(&merged, old);
 	return pc_image_new(&merged,
 			    pc_attrs_get(pc, &merged,
-					 pc_labels_exec(pc, pc_node_snapshot(prev))));
+					 pc_labels_exec(pc, pc_node_snapshot(prev)),
+					 NULL));
 }
 
 /* An exec's labels come from the image it replaces, else from its parent. */
@@ -463,8 +464,9 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	if ((ev->flags & PROCCACHE_F_VANISHED) && prev)
 		img = inherited_image(pc, ev, prev);
 	else
-		img = pc_image_new(ev, pc_attrs_get(pc, ev, exec_labels(pc, prev,
-								       parent)));
+		img = pc_image_new(ev, pc_attrs_get(pc, ev,
+						    exec_labels(pc, prev, parent),
+						    NULL));
 	snap = new_snapshot(ev, img);
 	if (!snap)
 		return -ENOMEM;
@@ -501,7 +503,11 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	if (!snap->start_time)
 		snap->start_time = ev->ktime;
 	set_parent_key(snap, parent, &ev->parent);
-	pc_ctx_exec(pc, snap, parent);
+	if (pc_ctx_exec(pc, snap, parent)) {
+		proccache_process__unref(snap);
+		proccache_process__unref(exited);
+		return -ENOMEM;
+	}
 
 	err = add_live(pc, ev, parent, snap, prev, &n);
 	if (exited) {
@@ -592,7 +598,7 @@ static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
 	}
 	parent = resolve_parent(pc, &ev->parent, &unknown);
 	img = parent ? pc_image_ref(pc_node_snapshot(parent)->image)
-		     : pc_image_new(ev, pc_attrs_get(pc, ev, 0));
+		     : pc_image_new(ev, pc_attrs_get(pc, ev, 0, NULL));
 	snap = new_snapshot(ev, img);
 	if (!snap)
 		return -ENOMEM;

@@ -16,6 +16,22 @@
 #include "proccache/proccache.h"
 
 /*
+ * The process context (lib/context.c) but for comm and pgid, which the
+ * image holds: the session and tty the sensor read and the leaders ingest
+ * derived. It is interned with the attributes below, so the processes of
+ * one session share it; a clone shares its parent's image and so its
+ * context, as a fork copies it.
+ */
+struct pc_ctx {
+	uint32_t sid, tty;
+	uint32_t session_pid, entry_pid;
+	uint64_t session_ktime, entry_ktime;
+	uint8_t entry_type; /* enum proccache_entry_type */
+	uint8_t known;      /* the event carried comm, pgid, sid and tty */
+	uint8_t pad[6];
+};
+
+/*
  * Credentials, capabilities, namespaces and cgroup: the same few sets are
  * shared by most processes of a host, so they are interned by the writer
  * (pc_attrs_get) and referenced. Only the writer takes references or frees
@@ -33,23 +49,7 @@ struct pc_attrs {
 	 * cost no byte per process and a clone shares them with its image.
 	 * 8 bytes here keep the 144-byte malloc chunk of this struct. */
 	uint64_t labels;
-};
-
-/*
- * The process context (lib/context.c): facts the sensor read (comm, pgid,
- * sid, tty) and the leaders ingest derived from them. It lives in the
- * image: a clone shares its parent's, as it shares everything a fork
- * copies, so it costs nothing per clone; an exec makes a new image anyway.
- */
-struct pc_ctx {
-	char comm[16];          /* "" = the facts below are unknown */
-	uint32_t pgid, sid, tty;
-	uint32_t session_pid;
-	uint64_t session_ktime;
-	uint64_t entry_ktime;
-	uint32_t entry_pid;
-	uint8_t entry_type;     /* enum proccache_entry_type */
-	uint8_t pad[3];
+	struct pc_ctx ctx; /* 40 bytes: a 192-byte chunk with it */
 };
 
 struct pc_image {
@@ -57,11 +57,16 @@ struct pc_image {
 	uint32_t binary_nlink;
 	uint64_t binary_inode;
 	struct pc_attrs *attrs;
-	struct pc_ctx ctx;
-	/* strings, NUL terminated, in strs[]: binary at 0 */
-	uint32_t args_off, args_len, cwd_off, cid_off;
+	/* strings, NUL terminated, in strs[]: binary at 0, comm last */
+	uint32_t args_off, args_len, cwd_off, cid_off, comm_off;
+	uint32_t pgid; /* process group (context); 0 if unknown */
 	char strs[];
 };
+
+static inline const char *pc_image_comm(const struct pc_image *img)
+{
+	return img->strs + img->comm_off;
+}
 
 /* Packed to 72 bytes (an 80-byte malloc chunk): the keys are stored
  * without their padding. */
@@ -110,10 +115,11 @@ void pc_attrs_unref(struct pc_attrs *a);
  * over the caller's reference on @attrs; NULL on ENOMEM (reference dropped). */
 struct pc_image *pc_image_with_attrs(const struct pc_image *img,
 				     struct pc_attrs *attrs);
-/* A copy of @img (strings and attrs reference included) with @ctx instead
- * of its own; NULL on ENOMEM. */
-struct pc_image *pc_image_with_ctx(const struct pc_image *img,
-				   const struct pc_ctx *ctx);
+/* A copy of @img with @attrs (the caller's reference, taken over), comm
+ * @comm and process group @pgid; NULL on ENOMEM (reference dropped). */
+struct pc_image *pc_image_with_facts(const struct pc_image *img,
+				     struct pc_attrs *attrs, const char *comm,
+				     uint32_t pgid);
 struct pc_image *pc_image_ref(struct pc_image *img);
 void pc_image_unref(struct pc_image *img);
 

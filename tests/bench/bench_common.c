@@ -360,6 +360,19 @@ static void churn_payload(struct proccache_event *ev)
 	ev->caps.effective = ev->caps.permitted = 0x1ffffffffffull;
 }
 
+bool wl_context;
+
+static void context_payload(struct proccache_event *ev, uint64_t i,
+			    struct proccache_key parent)
+{
+	bool leader = i % 8 == 0;
+
+	memcpy(ev->comm, "bench", sizeof("bench"));
+	ev->pgid = ev->pid;
+	ev->sid = leader ? ev->pid : parent.pid;
+	ev->tty = leader ? (136u << 8) | (uint32_t)(i % 256) : 0;
+}
+
 static int create(struct workload *wl, const struct design *ds, void *d,
 		  uint64_t i)
 {
@@ -379,6 +392,8 @@ static int create(struct workload *wl, const struct design *ds, void *d,
 	ev.prev = ck;
 	ev.start_time = ck.ktime;
 	churn_payload(&ev);
+	if (wl_context)
+		context_payload(&ev, i, parent);
 	ret = ds->ingest(d, &ev);
 	return ret < 0 ? ret : 0;
 }
