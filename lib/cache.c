@@ -170,6 +170,8 @@ static bool same_pid(const void *a, const void *b)
 /* Interned attributes compare and hash as the bytes after the count; they
  * are zeroed before filling, padding included. */
 #define ATTRS_OFF offsetof(struct pc_attrs, creds)
+_Static_assert((sizeof(struct pc_attrs) - ATTRS_OFF) % 8 == 0,
+	       "attributes hash as whole words");
 
 static unsigned long hash_attrs(const void *obj, unsigned long seed)
 {

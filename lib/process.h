@@ -47,9 +47,9 @@ struct pc_attrs {
 	uint64_t cgroup_id;
 	/* Inherited labels (lib/labels.c): interned with the rest, so they
 	 * cost no byte per process and a clone shares them with its image.
-	 * 8 bytes here keep the 144-byte malloc chunk of this struct. */
+	 * 8 bytes here, without a chunk of their own. */
 	uint64_t labels;
-	struct pc_ctx ctx; /* 40 bytes: a 192-byte chunk with it */
+	struct pc_ctx ctx; /* the whole struct: 176 bytes, a 192-byte chunk */
 };
 
 struct pc_image {
