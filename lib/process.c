@@ -39,7 +39,7 @@ struct pc_image *pc_image_new(const struct proccache_event *ev,
 
 	if (!attrs)
 		return NULL;
-	img = total <= UINT32_MAX ? malloc(sizeof(*img) + total) : NULL;
+	img = total <= UINT32_MAX ? malloc(PC_IMAGE_SIZE(total)) : NULL;
 	if (!img) {
 		pc_attrs_unref(attrs);
 		return NULL;
@@ -61,7 +61,6 @@ struct pc_image *pc_image_new(const struct proccache_event *ev,
 	off = put_str(img, off, ev->cwd);
 	img->cid_off = off;
 	off = put_str(img, off, ev->container_id);
-	img->comm_off = off;
 	memcpy(img->strs + off, ev->comm, comm_len);
 	img->strs[off + comm_len] = '\0';
 	return img;
@@ -79,17 +78,18 @@ struct pc_image *pc_image_with_facts(const struct pc_image *img,
 				     uint32_t pgid)
 {
 	size_t comm_size = strlen(comm) + 1;
+	uint32_t comm_off = pc_image_comm_off(img);
 	struct pc_image *copy;
 
 	if (!attrs)
 		return NULL;
-	copy = malloc(sizeof(*copy) + img->comm_off + comm_size);
+	copy = malloc(PC_IMAGE_SIZE(comm_off + comm_size));
 	if (!copy) {
 		pc_attrs_unref(attrs);
 		return NULL;
 	}
-	memcpy(copy, img, sizeof(*copy) + img->comm_off);
-	memcpy(copy->strs + img->comm_off, comm, comm_size);
+	memcpy(copy, img, PC_IMAGE_SIZE(comm_off));
+	memcpy(copy->strs + comm_off, comm, comm_size);
 	atomic_init(&copy->ref, 1);
 	copy->attrs = attrs;
 	copy->pgid = pgid;

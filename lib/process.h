@@ -11,7 +11,9 @@
 #define PROCCACHE_PROCESS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proccache/proccache.h"
 
@@ -57,15 +59,25 @@ struct pc_image {
 	uint32_t binary_nlink;
 	uint64_t binary_inode;
 	struct pc_attrs *attrs;
-	/* strings, NUL terminated, in strs[]: binary at 0, comm last */
-	uint32_t args_off, args_len, cwd_off, cid_off, comm_off;
+	/* strings, NUL terminated, in strs[]: binary at 0, comm last (after
+	 * the container id: no offset of its own) */
+	uint32_t args_off, args_len, cwd_off, cid_off;
 	uint32_t pgid; /* process group (context); 0 if unknown */
-	char strs[];
+	char strs[];   /* allocated from here: the 4 bytes after pgid that
+			* sizeof() pads with hold strings, not padding */
 };
+
+/* Bytes of an image with @strings bytes of strings. */
+#define PC_IMAGE_SIZE(strings) (offsetof(struct pc_image, strs) + (strings))
+
+static inline uint32_t pc_image_comm_off(const struct pc_image *img)
+{
+	return img->cid_off + (uint32_t)strlen(img->strs + img->cid_off) + 1;
+}
 
 static inline const char *pc_image_comm(const struct pc_image *img)
 {
-	return img->strs + img->comm_off;
+	return img->strs + pc_image_comm_off(img);
 }
 
 /* Packed to 72 bytes (an 80-byte malloc chunk): the keys are stored

@@ -222,7 +222,8 @@ static double hs_bytes(uint32_t n)
 static void print_memory(uint32_t n, double measured, double baseline)
 {
 	size_t strings = wl_exec_string_bytes();
-	size_t img_req = sizeof(struct pc_image) + strings + 2; /* +NUL, cid "" */
+	/* +NUL, cid "", comm "" */
+	size_t img_req = PC_IMAGE_SIZE(strings + 3);
 	size_t rw_img = rwt_image_size() + strings + 2;
 	double theory = (double)(chunk(sizeof(struct pc_node)) +
 				 chunk(sizeof(struct proccache_process)) +
@@ -248,8 +249,8 @@ static void print_sizes(void)
 	       "strings/%zu, hash sets 2 x (8 + 1) per slot at <= 50%% load\n",
 	       sizeof(struct pc_node), chunk(sizeof(struct pc_node)),
 	       sizeof(struct proccache_process),
-	       chunk(sizeof(struct proccache_process)), sizeof(struct pc_image),
-	       chunk(sizeof(struct pc_image) + strings + 2));
+	       chunk(sizeof(struct proccache_process)), PC_IMAGE_SIZE(0),
+	       chunk(PC_IMAGE_SIZE(strings + 3)));
 	printf("  rwlock table: record %zu/%zu, image %zu + strings/%zu, "
 	       "2 x 8-byte bucket heads per 2 entries\n",
 	       rwt_rec_size(), chunk(rwt_rec_size()), rwt_image_size(),
