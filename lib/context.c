@@ -158,6 +158,24 @@ static void derive(struct proccache *pc, struct pc_ctx *c,
 	derive_entry(c, self, parent);
 }
 
+void pc_ctx_guess(struct pc_ctx *ret, const struct proccache_event *ev,
+		  struct pc_node *parent)
+{
+	const struct pc_ctx *pctx = ctx_of(parent);
+
+	memset(ret, 0, sizeof(*ret));
+	if (pctx) {
+		ret->session_pid = pctx->session_pid;
+		ret->session_ktime = pctx->session_ktime;
+		copy_entry(ret, pctx);
+	}
+	if (ev->comm[0]) {
+		ret->known = 1;
+		ret->sid = ev->sid;
+		ret->tty = ev->tty;
+	}
+}
+
 /*
  * Give @snap the context @c, unless it has it: interned attributes with
  * @c, put in place when @snap's image is its own and unpublished

@@ -32,6 +32,13 @@ int pc_ctx_clone(struct proccache *pc, struct proccache_process *snap,
 void pc_ctx_adopt(struct proccache *pc, struct proccache_process *snap,
 		  struct pc_node *parent);
 
+/* The context an exec with event @ev and lineage parent @parent most
+ * likely ends with: its facts and the parent's leaders. Interned with the
+ * image, it spares pc_ctx_exec() a second interning when the exec starts
+ * nothing of its own (most execs). */
+void pc_ctx_guess(struct pc_ctx *ret, const struct proccache_event *ev,
+		  struct pc_node *parent);
+
 /* An exec without context facts whose image could not be read takes the
  * facts of the image it replaces. */
 void pc_ctx_facts_from(struct proccache_event *ev, const struct pc_image *old);

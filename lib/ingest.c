@@ -428,6 +428,7 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	struct proccache_process *snap, *exited = NULL;
 	struct pc_node *prev, *parent, *n = NULL;
 	struct pc_image *img;
+	struct pc_ctx guess;
 	bool unknown = false;
 	int err;
 
@@ -461,12 +462,13 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 		parent = resolve_parent(pc, &ev->parent, &unknown);
 	}
 
+	pc_ctx_guess(&guess, ev, parent);
 	if ((ev->flags & PROCCACHE_F_VANISHED) && prev)
 		img = inherited_image(pc, ev, prev);
 	else
 		img = pc_image_new(ev, pc_attrs_get(pc, ev,
 						    exec_labels(pc, prev, parent),
-						    NULL));
+						    &guess));
 	snap = new_snapshot(ev, img);
 	if (!snap)
 		return -ENOMEM;
