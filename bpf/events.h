@@ -118,6 +118,14 @@ struct pc_rec_exec {
 	__u16 cwd_len;
 	__u16 cgroup_len;
 	__u16 pad;
+	/* The process context (docs/process-model.md): ids in the initial
+	 * pid namespace, 0 when the task has none; the controlling tty's
+	 * device numbers, major 0 = none; the task's comm after the exec. */
+	__u32 pgid;
+	__u32 sid;
+	__u32 tty_major;
+	__u32 tty_minor;
+	char comm[16];
 	/* then: binary[binary_len] cwd[cwd_len] cgroup[cgroup_len]
 	 * args[args_len]. binary and cwd are path components, each NUL
 	 * terminated, leaf first (user space joins them in reverse), unless

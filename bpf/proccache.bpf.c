@@ -422,6 +422,31 @@ static __always_inline void fill_ns(struct pc_rec_exec *rec,
 	rec->ns[8] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
 }
 
+/* Process group, session and controlling tty (docs/process-model.md). The
+ * ids are the initial namespace's: numbers[0] of each struct pid. */
+static __always_inline void fill_context(struct pc_rec_exec *rec,
+					 struct task_struct *task)
+{
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	struct pid *pgrp = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
+	struct pid *session = BPF_CORE_READ(sig, pids[PIDTYPE_SID]);
+	struct tty_struct *tty = BPF_CORE_READ(sig, tty);
+	struct tty_driver *driver;
+
+	if (pgrp)
+		rec->pgid = BPF_CORE_READ(pgrp, numbers[0].nr);
+	if (session)
+		rec->sid = BPF_CORE_READ(session, numbers[0].nr);
+	if (tty) {
+		driver = BPF_CORE_READ(tty, driver);
+		rec->tty_major = BPF_CORE_READ(driver, major);
+		rec->tty_minor = BPF_CORE_READ(driver, minor_start) +
+				 BPF_CORE_READ(tty, index);
+	}
+	/* The exec'ing task is current, in every program set. */
+	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+}
+
 /* Privileges gained by this exec: the new effective id is the file's
  * owner (group) through its set-id bit, and differs from the real id. */
 static __always_inline __u32 setid_flags(const struct pc_rec_exec *rec,
@@ -496,6 +521,7 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 
 	fill_creds(rec, task);
 	fill_ns(rec, task);
+	fill_context(rec, task);
 	rec->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 
 	inode = BPF_CORE_READ(file, f_inode);

@@ -195,10 +195,31 @@ struct css_set {
 	struct cgroup *dfl_cgrp;
 };
 
+/* include/linux/pid.h; PIDTYPE_MAX has been 4 since 4.19. */
+enum pid_type {
+	PIDTYPE_PID,
+	PIDTYPE_TGID,
+	PIDTYPE_PGID,
+	PIDTYPE_SID,
+	PIDTYPE_MAX,
+};
+
+struct tty_driver {
+	int major;
+	int minor_start;
+};
+
+struct tty_struct {
+	struct tty_driver *driver;
+	int index;
+};
+
 struct signal_struct {
 	atomic_t live;
 	int group_exit_code;
 	unsigned int flags;
+	struct pid *pids[PIDTYPE_MAX];
+	struct tty_struct *tty;
 };
 
 struct task_struct {

@@ -170,6 +170,8 @@ static bool same_pid(const void *a, const void *b)
 /* Interned attributes compare and hash as the bytes after the count; they
  * are zeroed before filling, padding included. */
 #define ATTRS_OFF offsetof(struct pc_attrs, creds)
+_Static_assert((sizeof(struct pc_attrs) - ATTRS_OFF) % 8 == 0,
+	       "attributes hash as whole words");
 
 static unsigned long hash_attrs(const void *obj, unsigned long seed)
 {
@@ -699,7 +701,7 @@ bool pc_make_room(struct proccache *pc)
 
 struct pc_attrs *pc_attrs_get(struct proccache *pc,
 			      const struct proccache_event *ev,
-			      uint64_t labels)
+			      uint64_t labels, const struct pc_ctx *ctx)
 {
 	struct pc_attrs probe, *a;
 	unsigned long h;
@@ -711,6 +713,13 @@ struct pc_attrs *pc_attrs_get(struct proccache *pc,
 	probe.ns = ev->ns;
 	probe.cgroup_id = ev->cgroup_id;
 	probe.labels = labels;
+	if (ctx) {
+		probe.ctx = *ctx;
+	} else if (ev->comm[0]) {
+		probe.ctx.known = 1;
+		probe.ctx.sid = ev->sid;
+		probe.ctx.tty = ev->tty;
+	}
 	h = CK_HS_HASH(&pc->attrs, hash_attrs, &probe);
 	a = ck_hs_get(&pc->attrs, h, &probe);
 	if (a) {
@@ -729,6 +738,20 @@ struct pc_attrs *pc_attrs_get(struct proccache *pc,
 		return NULL;
 	}
 	return a;
+}
+
+struct pc_attrs *pc_attrs_with_ctx(struct proccache *pc,
+				   const struct pc_attrs *a,
+				   const struct pc_ctx *ctx)
+{
+	struct proccache_event ev = {
+		.creds = a->creds,
+		.caps = a->caps,
+		.ns = a->ns,
+		.cgroup_id = a->cgroup_id,
+	};
+
+	return pc_attrs_get(pc, &ev, a->labels, ctx);
 }
 
 /* Free the interned attributes nobody refers to any more, once the table

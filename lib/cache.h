@@ -247,11 +247,16 @@ void pc_past_reclaim(struct proccache *pc, struct pc_node *n);
 void pc_past_via_successor(struct pc_node *n,
 			   const struct proccache_process *next);
 
-/* Interned attributes of an event's image with @labels, with a reference;
- * NULL on ENOMEM. Writer only. */
+/* Interned attributes of an event's image with @labels and context @ctx
+ * (NULL: the event's facts, no leaders), with a reference; NULL on ENOMEM.
+ * Writer only. */
 struct pc_attrs *pc_attrs_get(struct proccache *pc,
 			      const struct proccache_event *ev,
-			      uint64_t labels);
+			      uint64_t labels, const struct pc_ctx *ctx);
+/* @a's attributes with context @ctx instead, as pc_attrs_get(). */
+struct pc_attrs *pc_attrs_with_ctx(struct proccache *pc,
+				   const struct pc_attrs *a,
+				   const struct pc_ctx *ctx);
 
 /* Set up the zeroed @pc from @opts (NULL: defaults); 0 or negative errno,
  * with nothing left to free on failure. proccache.c owns the memory. */

@@ -11,6 +11,7 @@
 
 #include "cache.h"
 #include "clock.h"
+#include "context.h"
 #include "labels.h"
 #include "opts.h"
 #include "ingest_creds.h"
@@ -202,6 +203,7 @@ static bool adopt(struct proccache *pc, struct pc_node *child,
 	snap->parent_pid = parent->key.pid;
 	snap->parent_ktime = parent->key.ktime;
 	pc_labels_adopt(pc, snap, ps);
+	pc_ctx_adopt(pc, snap, parent);
 	pc_node_adopt(child, parent);
 	pc_node_publish(pc, child, snap);
 	pc_stat_inc(pc, adopted);
@@ -364,9 +366,11 @@ static struct pc_image *inherited_image(struct proccache *pc,
 	merged.cgroup_id = old->attrs->cgroup_id;
 	merged.cwd = old->strs + old->cwd_off;
 	merged.container_id = old->strs + old->cid_off;
+	pc_ctx_facts_from(&merged, old);
 	return pc_image_new(&merged,
 			    pc_attrs_get(pc, &merged,
-					 pc_labels_exec(pc, pc_node_snapshot(prev))));
+					 pc_labels_exec(pc, pc_node_snapshot(prev)),
+					 NULL));
 }
 
 /* An exec's labels come from the image it replaces, else from its parent. */
@@ -426,6 +430,7 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	struct proccache_process *snap, *exited = NULL;
 	struct pc_node *prev, *parent, *n = NULL;
 	struct pc_image *img;
+	struct pc_ctx guess;
 	bool unknown = false;
 	int err;
 
@@ -459,11 +464,13 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 		parent = resolve_parent(pc, &ev->parent, &unknown);
 	}
 
+	pc_ctx_guess(&guess, ev, parent);
 	if ((ev->flags & PROCCACHE_F_VANISHED) && prev)
 		img = inherited_image(pc, ev, prev);
 	else
-		img = pc_image_new(ev, pc_attrs_get(pc, ev, exec_labels(pc, prev,
-								       parent)));
+		img = pc_image_new(ev, pc_attrs_get(pc, ev,
+						    exec_labels(pc, prev, parent),
+						    &guess));
 	snap = new_snapshot(ev, img);
 	if (!snap)
 		return -ENOMEM;
@@ -500,6 +507,11 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	if (!snap->start_time)
 		snap->start_time = ev->ktime;
 	set_parent_key(snap, parent, &ev->parent);
+	if (pc_ctx_exec(pc, snap, parent)) {
+		proccache_process__unref(snap);
+		proccache_process__unref(exited);
+		return -ENOMEM;
+	}
 
 	err = add_live(pc, ev, parent, snap, prev, &n);
 	if (exited) {
@@ -554,6 +566,7 @@ static int link_late_clone(struct proccache *pc,
 		snap->parent_pid = parent->key.pid;
 		snap->parent_ktime = parent->key.ktime;
 		pc_labels_adopt(pc, snap, pc_node_snapshot(parent));
+		pc_ctx_adopt(pc, snap, parent);
 		pc_node_adopt(cur, parent);
 		pc_stat_inc(pc, adopted);
 	}
@@ -589,7 +602,7 @@ static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
 	}
 	parent = resolve_parent(pc, &ev->parent, &unknown);
 	img = parent ? pc_image_ref(pc_node_snapshot(parent)->image)
-		     : pc_image_new(ev, pc_attrs_get(pc, ev, 0));
+		     : pc_image_new(ev, pc_attrs_get(pc, ev, 0, NULL));
 	snap = new_snapshot(ev, img);
 	if (!snap)
 		return -ENOMEM;
@@ -600,6 +613,10 @@ static int ingest_clone(struct proccache *pc, const struct proccache_event *ev)
 		snap->flags |= PROCCACHE_F_PARENT_UNKNOWN;
 	snap->start_time = ev->ktime;
 	set_parent_key(snap, parent, &ev->parent);
+	if (pc_ctx_clone(pc, snap, parent)) {
+		proccache_process__unref(snap);
+		return -ENOMEM;
+	}
 	return add_live(pc, ev, parent, snap, NULL, NULL);
 }
 

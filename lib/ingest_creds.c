@@ -55,7 +55,8 @@ int pc_ingest_creds(struct proccache *pc, const struct proccache_event *ev)
 	merged.ns = old->image->attrs->ns;
 	merged.cgroup_id = old->image->attrs->cgroup_id;
 	img = pc_image_with_attrs(old->image,
-				  pc_attrs_get(pc, &merged, pc_labels_of(old)));
+				  pc_attrs_get(pc, &merged, pc_labels_of(old),
+					       &old->image->attrs->ctx));
 	if (!img)
 		return -ENOMEM;
 	snap = pc_process_dup(old);

@@ -25,7 +25,7 @@ int pc_labels_put(struct proccache *pc, struct proccache_process *snap,
 
 	if (labels == a->labels)
 		return 0;
-	img = pc_image_with_attrs(snap->image, pc_attrs_get(pc, &ev, labels));
+	img = pc_image_with_attrs(snap->image, pc_attrs_get(pc, &ev, labels, &a->ctx));
 	if (!img)
 		return -ENOMEM;
 	pc_image_unref(snap->image);

@@ -21,18 +21,25 @@ static uint32_t put_str(struct pc_image *img, uint32_t off, const char *s)
 	return off + (uint32_t)n;
 }
 
+/* The event's comm, bounded: "" when the event carries no context. */
+static size_t event_comm_len(const struct proccache_event *ev)
+{
+	return strnlen(ev->comm, sizeof(ev->comm) - 1);
+}
+
 struct pc_image *pc_image_new(const struct proccache_event *ev,
 			      struct pc_attrs *attrs)
 {
 	size_t args_len = ev->args ? ev->args_len : 0;
+	size_t comm_len = event_comm_len(ev);
 	size_t total = str_size(ev->binary) + args_len + 1 + str_size(ev->cwd) +
-		       str_size(ev->container_id);
+		       str_size(ev->container_id) + comm_len + 1;
 	struct pc_image *img;
 	uint32_t off;
 
 	if (!attrs)
 		return NULL;
-	img = total <= UINT32_MAX ? malloc(sizeof(*img) + total) : NULL;
+	img = total <= UINT32_MAX ? malloc(PC_IMAGE_SIZE(total)) : NULL;
 	if (!img) {
 		pc_attrs_unref(attrs);
 		return NULL;
@@ -41,6 +48,7 @@ struct pc_image *pc_image_new(const struct proccache_event *ev,
 	img->binary_nlink = ev->binary_nlink;
 	img->binary_inode = ev->binary_inode;
 	img->attrs = attrs;
+	img->pgid = comm_len ? ev->pgid : 0;
 
 	off = put_str(img, 0, ev->binary);
 	img->args_off = off;
@@ -52,7 +60,9 @@ struct pc_image *pc_image_new(const struct proccache_event *ev,
 	img->cwd_off = off;
 	off = put_str(img, off, ev->cwd);
 	img->cid_off = off;
-	put_str(img, off, ev->container_id);
+	off = put_str(img, off, ev->container_id);
+	memcpy(img->strs + off, ev->comm, comm_len);
+	img->strs[off + comm_len] = '\0';
 	return img;
 }
 
@@ -63,23 +73,33 @@ void pc_attrs_unref(struct pc_attrs *a)
 		atomic_fetch_sub_explicit(&a->ref, 1, memory_order_release);
 }
 
-struct pc_image *pc_image_with_attrs(const struct pc_image *img,
-				     struct pc_attrs *attrs)
+struct pc_image *pc_image_with_facts(const struct pc_image *img,
+				     struct pc_attrs *attrs, const char *comm,
+				     uint32_t pgid)
 {
-	size_t total = img->cid_off + strlen(img->strs + img->cid_off) + 1;
+	size_t comm_size = strlen(comm) + 1;
+	uint32_t comm_off = pc_image_comm_off(img);
 	struct pc_image *copy;
 
 	if (!attrs)
 		return NULL;
-	copy = malloc(sizeof(*copy) + total);
+	copy = malloc(PC_IMAGE_SIZE(comm_off + comm_size));
 	if (!copy) {
 		pc_attrs_unref(attrs);
 		return NULL;
 	}
-	memcpy(copy, img, sizeof(*copy) + total);
+	memcpy(copy, img, PC_IMAGE_SIZE(comm_off));
+	memcpy(copy->strs + comm_off, comm, comm_size);
 	atomic_init(&copy->ref, 1);
 	copy->attrs = attrs;
+	copy->pgid = pgid;
 	return copy;
+}
+
+struct pc_image *pc_image_with_attrs(const struct pc_image *img,
+				     struct pc_attrs *attrs)
+{
+	return pc_image_with_facts(img, attrs, pc_image_comm(img), img->pgid);
 }
 
 struct pc_image *pc_image_ref(struct pc_image *img)

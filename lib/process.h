@@ -11,9 +11,27 @@
 #define PROCCACHE_PROCESS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proccache/proccache.h"
+
+/*
+ * The process context (lib/context.c) but for comm and pgid, which the
+ * image holds: the session and tty the sensor read and the leaders ingest
+ * derived. It is interned with the attributes below, so the processes of
+ * one session share it; a clone shares its parent's image and so its
+ * context, as a fork copies it.
+ */
+struct pc_ctx {
+	uint32_t sid, tty;
+	uint32_t session_pid, entry_pid;
+	uint64_t session_ktime, entry_ktime;
+	uint8_t entry_type; /* enum proccache_entry_type */
+	uint8_t known;      /* the event carried comm, pgid, sid and tty */
+	uint8_t pad[6];
+};
 
 /*
  * Credentials, capabilities, namespaces and cgroup: the same few sets are
@@ -31,8 +49,9 @@ struct pc_attrs {
 	uint64_t cgroup_id;
 	/* Inherited labels (lib/labels.c): interned with the rest, so they
 	 * cost no byte per process and a clone shares them with its image.
-	 * 8 bytes here keep the 144-byte malloc chunk of this struct. */
+	 * 8 bytes here, without a chunk of their own. */
 	uint64_t labels;
+	struct pc_ctx ctx; /* the whole struct: 176 bytes, a 192-byte chunk */
 };
 
 struct pc_image {
@@ -40,10 +59,26 @@ struct pc_image {
 	uint32_t binary_nlink;
 	uint64_t binary_inode;
 	struct pc_attrs *attrs;
-	/* strings, NUL terminated, in strs[]: binary at 0 */
+	/* strings, NUL terminated, in strs[]: binary at 0, comm last (after
+	 * the container id: no offset of its own) */
 	uint32_t args_off, args_len, cwd_off, cid_off;
-	char strs[];
+	uint32_t pgid; /* process group (context); 0 if unknown */
+	char strs[];   /* allocated from here: the 4 bytes after pgid that
+			* sizeof() pads with hold strings, not padding */
 };
+
+/* Bytes of an image with @strings bytes of strings. */
+#define PC_IMAGE_SIZE(strings) (offsetof(struct pc_image, strs) + (strings))
+
+static inline uint32_t pc_image_comm_off(const struct pc_image *img)
+{
+	return img->cid_off + (uint32_t)strlen(img->strs + img->cid_off) + 1;
+}
+
+static inline const char *pc_image_comm(const struct pc_image *img)
+{
+	return img->strs + pc_image_comm_off(img);
+}
 
 /* Packed to 72 bytes (an 80-byte malloc chunk): the keys are stored
  * without their padding. */
@@ -92,6 +127,11 @@ void pc_attrs_unref(struct pc_attrs *a);
  * over the caller's reference on @attrs; NULL on ENOMEM (reference dropped). */
 struct pc_image *pc_image_with_attrs(const struct pc_image *img,
 				     struct pc_attrs *attrs);
+/* A copy of @img with @attrs (the caller's reference, taken over), comm
+ * @comm and process group @pgid; NULL on ENOMEM (reference dropped). */
+struct pc_image *pc_image_with_facts(const struct pc_image *img,
+				     struct pc_attrs *attrs, const char *comm,
+				     uint32_t pgid);
 struct pc_image *pc_image_ref(struct pc_image *img);
 void pc_image_unref(struct pc_image *img);
 

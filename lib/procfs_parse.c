@@ -77,6 +77,12 @@ static bool stat_field(struct pc_proc_stat *st, int field, const char *s,
 		return end - s == 1;
 	case 4:
 		return pc_parse_u32(s, end, &st->ppid);
+	case 5:
+		return pc_parse_u32(s, end, &st->pgrp);
+	case 6:
+		return pc_parse_u32(s, end, &st->session);
+	case 7:
+		return pc_parse_u32(s, end, &st->tty_nr);
 	case 9:
 		return pc_parse_u32(s, end, &st->flags);
 	case 22:

@@ -20,6 +20,7 @@
 /* The fields of /proc/<pid>/stat we use. */
 struct pc_proc_stat {
 	uint32_t pid, ppid, flags;
+	uint32_t pgrp, session, tty_nr; /* in the /proc mount's pid namespace */
 	char state;
 	uint64_t starttime; /* clock ticks since boot */
 	/* Addresses of the current mm: they change on every exec (ASLR, and

@@ -397,6 +397,8 @@ static uint64_t parent_start(const struct pc_procfs_ctx *ctx, uint32_t ppid,
 static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
 {
 	struct proccache_event *ev = &info->ev;
+	const char *comm;
+	size_t comm_len;
 
 	ev->sz = sizeof(*ev);
 	ev->type = PROCCACHE_EVENT_EXEC;
@@ -418,6 +420,14 @@ static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
 	ev->container_id = info->container_id;
 	info->ppid = st->ppid;
 	memcpy(info->comm, st->comm, sizeof(info->comm));
+	/* The context: stat is read anyway, so it costs no extra read. */
+	comm = st->comm[0] ? st->comm : "?";
+	comm_len = strnlen(comm, sizeof(ev->comm) - 1);
+	memcpy(ev->comm, comm, comm_len);
+	ev->comm[comm_len] = '\0';
+	ev->pgid = st->pgrp;
+	ev->sid = st->session;
+	ev->tty = st->tty_nr;
 }
 
 /*

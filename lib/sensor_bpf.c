@@ -168,6 +168,26 @@ static bool args_consistent(const struct pc_rec_exec *r, size_t args_max)
 	       cut == !!(r->flags & PC_EXEC_F_ARGS_TRUNC);
 }
 
+/* The tty as /proc/<pid>/stat's tty_nr encodes it (new_encode_dev()). */
+static uint32_t tty_nr(uint32_t major, uint32_t minor)
+{
+	return (minor & 0xffu) | ((major & 0xfffu) << 8) |
+	       ((minor & ~0xffu) << 12);
+}
+
+static void decode_context(const struct pc_rec_exec *r,
+			   struct proccache_event *ev)
+{
+	size_t n = strnlen(r->comm, sizeof(r->comm) - 1);
+
+	/* A task may name itself "": context unknown then, as documented. */
+	memcpy(ev->comm, r->comm, n);
+	ev->comm[n] = '\0';
+	ev->pgid = r->pgid;
+	ev->sid = r->sid;
+	ev->tty = r->tty_major ? tty_nr(r->tty_major, r->tty_minor) : 0;
+}
+
 static int decode_exec(struct pc_bpf_decoder *d, const void *rec, size_t size,
 		       struct proccache_event *ev)
 {
@@ -236,6 +256,7 @@ static int decode_exec(struct pc_bpf_decoder *d, const void *rec, size_t size,
 	ev->cgroup_id = r.cgroup_id;
 	ev->binary_inode = r.ino;
 	ev->binary_nlink = r.nlink;
+	decode_context(&r, ev);
 	return 0;
 }
 

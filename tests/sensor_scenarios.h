@@ -78,7 +78,10 @@ extern const struct sc_backend sc_bpf, sc_netlink;
 	X(library_thread_drives_the_sensor)                                    \
 	X(options_may_be_freed_after_start)                                    \
 	X(sensor_fd_is_one_flat_epoll_set)                                     \
-	X(counters)
+	X(counters)                                                            \
+	X(context_setsid_new_session)                                          \
+	X(context_script_terminal_leader)                                      \
+	X(context_unshare_container_leader)
 
 #define SC_DECLARE(name) void sc_##name(const struct sc_backend *b);
 SC_SCENARIOS(SC_DECLARE)

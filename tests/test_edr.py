@@ -15,6 +15,8 @@
    - a binary run from a memfd (fexecve);
    - a set-uid binary run by uid 65534;
    - descendants three levels under a labelled process;
+   - the session and entry leader of a process under setsid, under
+     script (a pseudo terminal) and in a new pid namespace (unshare);
    - SIGHUP with a bad rules file: refused with line and column, the old
      rules keep working; SIGHUP with a good one: the new rules apply.
    Every output line must be valid JSON. EDR_BACKEND=netlink in the
@@ -95,6 +97,7 @@ rule suid when flag setuid and binary "{tmp}/suid-sleep" then alert
 rule suid-ids when euid 0 and not uid 0 and binary "{tmp}/suid-sleep" then alert
 rule mark-root when binary "{tmp}/labelroot" then label 7 and label 9
 rule deep when label 7 and arg "0.31" then alert
+rule ctx when binary "*/sleep" and arg "0.33?" then alert
 """
 BAD_RELOAD = "rule x then alert\nrule y when uid -1 then alert\n"
 GOOD_RELOAD = 'rule after-reload when arg "0.32" then alert\n'
@@ -118,6 +121,49 @@ def lineage_linked(a):
     chain = [a["process"]] + a["lineage"]
     return all(c.get("parent_exec_id") == p["exec_id"]
                for c, p in zip(chain, chain[1:]))
+
+
+ENTRY_TYPES = {"init", "kthread", "sshd", "ssm", "container", "terminal", "console"}
+
+
+def check_context(named):
+    """Session and entry leaders in the alerts (docs/process-model.md)."""
+    def one(arg):
+        a = named("ctx", ["sleep", arg])
+        check(len(a) == 1, f"ctx: one alert for sleep {arg} ({len(a)})")
+        return a[0] if a else None
+
+    a = one("0.331")  # setsid sh -c 'sleep ...': a session without a tty
+    if a:
+        p = a["process"]
+        check(p["comm"] == "sleep" and p["sid"] != os.getsid(0) and
+              p["sid"] == a["lineage"][0]["pid"] and "tty" not in p,
+              f"setsid: sleep is in the shell's new session ({p['sid']})")
+        check(p.get("session_leader", {}).get("pid") == p["sid"] and
+              p.get("session_leader", {}).get("exec_id") ==
+              a["lineage"][0]["exec_id"],
+              f"setsid: the session leader is the shell ({p.get('session_leader')})")
+        check(p.get("entry_leader", {}).get("type") in ENTRY_TYPES,
+              f"setsid: the entry leader is inherited ({p.get('entry_leader')})")
+    a = one("0.332")  # script -c: a session on a pseudo terminal
+    if a:
+        p = a["process"]
+        el, sl = p.get("entry_leader", {}), p.get("session_leader", {})
+        check(p.get("tty", "").startswith("pts/"),
+              f"script: sleep has a pseudo terminal ({p.get('tty')})")
+        check(el.get("type") == "terminal" and el.get("pid") == p["sid"] and
+              sl.get("pid") == p["sid"],
+              f"script: terminal entry led by the session leader ({el}, {sl})")
+    a = one("0.333")  # unshare --pid --fork: the shell is pid 1 inside
+    if a:
+        p, el = a["process"], a["process"].get("entry_leader", {})
+        check(el.get("type") == "container" and
+              el.get("exec_id") == a["lineage"][0]["exec_id"],
+              f"unshare: the namespace's init leads a container entry ({el})")
+        check(p["sid"] == os.getsid(0) and
+              p.get("session_leader", {}).get("pid", p["sid"]) == p["sid"],
+              f"unshare: the session is unchanged ({p['sid']}, "
+              f"{p.get('session_leader')})")
 
 
 def live(tmp):
@@ -153,6 +199,12 @@ def live(tmp):
         sh(os.path.join(tmp, "labelroot"), "-c",
            "sh -c \"sh -c 'sleep 0.31; true'; true\"; true")
         sh("sleep", "0.31")  # not under labelroot
+        # The context: a new session, a terminal, a new pid namespace.
+        sh("setsid", "sh", "-c", "sleep 0.331; true")
+        sh("script", "-qec", "sleep 0.332", "/dev/null",
+           stdin=subprocess.DEVNULL)
+        sh("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+           "sleep 0.333; true")
         time.sleep(1)
         # A bad file is refused, with where; the old rules still work.
         with open(rules, "w") as f:
@@ -241,6 +293,8 @@ def live(tmp):
               a["process"]["labels"] & (1 << 7 | 1 << 9) == (1 << 7 | 1 << 9),
               f"deep: three levels under labelroot, labels 7 and 9 ({bins[:4]})")
         check(lineage_linked(a), "deep lineage: each names its parent")
+
+    check_context(named)
 
     check(len(named("web-shell", ["curl", "--version", "--silent"])) == 1,
           "after the refused reload the old rules still alert")

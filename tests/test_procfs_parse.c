@@ -93,6 +93,20 @@ Test(stat, the_image_fingerprint_fields)
 	cr_expect_eq(st.nfields, 52);
 }
 
+Test(stat, the_context_fields)
+{
+	/* pgrp 40, session 30, tty_nr 34819 (pts/3) as a shell's stat shows */
+	const char *line = "41 (a b) S 30 40 30 34819 41 4194304 1 0 0 0 0 0 "
+			   "0 0 20 0 1 0 77 1 2";
+	struct pc_proc_stat st;
+
+	cr_assert_eq(pc_parse_stat(line, &st), 0);
+	cr_expect_str_eq(st.comm, "a b");
+	cr_expect_eq(st.pgrp, 40);
+	cr_expect_eq(st.session, 30);
+	cr_expect_eq(st.tty_nr, 34819);
+}
+
 /* ---- status ------------------------------------------------------------------ */
 
 Test(status, creds_caps_and_the_innermost_nspid)

@@ -228,6 +228,25 @@ def docs_of(events, action, pid, executable=None):
             and (executable is None or d["process"].get("executable") == executable)]
 
 
+ENTRY_TYPES = {"init", "kthread", "sshd", "ssm", "container", "terminal", "console"}
+
+
+def check_ecs_context(p, what):
+    """The process context (docs/process-model.md): an entry leader of a
+    known type, leaders named by consistent pids and entity ids."""
+    el = p.get("entry_leader", {})
+    check(el.get("entry_meta", {}).get("type") in ENTRY_TYPES,
+          "%s: entry_leader.entry_meta %r" % (what, el.get("entry_meta")))
+    for key in ("entry_leader", "session_leader"):
+        if key in p:
+            _, _, pid = exec_id_parts(p[key].get("entity_id", ""))
+            check(pid == p[key].get("pid"), "%s: %s %r" % (what, key, p[key]))
+    # Process group 0 is real (the descendants of an init that never called
+    # setsid()): then group_leader is left out.
+    check(p.get("group_leader", {"pid": 1}).get("pid", 0) > 0, "%s: group_leader %r" %
+          (what, p.get("group_leader")))
+
+
 def check_ecs(args, events):
     for n, d in enumerate(events, 1):
         ev, p = d.get("event", {}), d.get("process", {})
@@ -252,6 +271,7 @@ def check_ecs(args, events):
         check(p.get("name") == "echo", "echo: name %r" % p.get("name"))
         check(p.get("user") == {"id": "0", "name": "root"}, "echo: user %r" % p.get("user"))
         check(p.get("parent", {}).get("pid") == args.forker, "echo: parent %r" % p.get("parent", {}).get("pid"))
+        check_ecs_context(p, "echo")
     execs = docs_of(events, "exec", args.sh_echo, args.echo_binary)
     if check(len(execs) == 1, "sh-echo %d: %d exec documents" % (args.sh_echo, len(execs))):
         check(execs[0]["process"].get("parent", {}).get("pid") == args.forker,

@@ -4,6 +4,9 @@
  *
  *   {"alert":{"rule":NAME,"time":NS,"process":PROC,"lineage":[PROC...]}}
  *
+ * The alert's process also carries its context: comm, pgid, sid, tty and
+ * its session and entry leaders (docs/process-model.md).
+ *
  * The lineage is borrowed from the cache with proccache__ancestors(),
  * nearest first, up to the entry whose parent is unknown or pid 0, once
  * per exec and only when a rule or an alert needs it.
@@ -30,7 +33,41 @@ static const struct {
 	{ PROCCACHE_F_ARGS_REDACTED, "args_redacted" },
 };
 
-static void write_process(struct jw *w, const char *key,
+/* A leader as {"pid":N,"exec_id":ID[,"type":T]}; left out when unknown. */
+static void write_leader(struct jw *w, const char *key, const char *node,
+			 struct proccache_key k, const char *type)
+{
+	char id[PROCCACHE_EXEC_ID_MAX];
+
+	if (!k.pid)
+		return;
+	jw_object_begin(w, key);
+	jw_uint(w, "pid", k.pid);
+	if (proccache_exec_id_format(node, &k, id, sizeof(id)) > 0)
+		jw_string(w, "exec_id", id);
+	if (type)
+		jw_string(w, "type", type);
+	jw_object_end(w);
+}
+
+static void write_context(struct jw *w, const char *node,
+			  const struct proccache_process *p)
+{
+	char tty[32];
+
+	jw_string(w, "comm", proccache_process__comm(p));
+	jw_uint(w, "pgid", proccache_process__pgid(p));
+	jw_uint(w, "sid", proccache_process__sid(p));
+	if (proccache_tty_name(proccache_process__tty(p), tty, sizeof(tty)) > 0)
+		jw_string(w, "tty", tty);
+	write_leader(w, "session_leader", node,
+		     proccache_process__session_leader(p), NULL);
+	write_leader(w, "entry_leader", node, proccache_process__entry_leader(p),
+		     proccache_entry_type_name(proccache_process__entry_type(p)));
+}
+
+/* With @node (the cache's node name), the context too. */
+static void write_process(struct jw *w, const char *key, const char *node,
 			  const struct proccache_process *p, uint64_t labels)
 {
 	char id[PROCCACHE_EXEC_ID_MAX];
@@ -63,6 +100,8 @@ static void write_process(struct jw *w, const char *key,
 	jw_array_end(w);
 	jw_uint(w, "labels", labels);
 	jw_uint(w, "ktime", proccache_process__ktime(p));
+	if (node)
+		write_context(w, node, p);
 	jw_object_end(w);
 }
 
@@ -80,10 +119,10 @@ static int print_alert(struct edr *e, const struct rule *r,
 	jw_object_begin(w, "alert");
 	jw_string(w, "rule", r->name);
 	jw_uint(w, "time", proccache_process__ktime(s->p));
-	write_process(w, "process", s->p, s->labels);
+	write_process(w, "process", proccache__node_name(s->pc), s->p, s->labels);
 	jw_array_begin(w, "lineage");
 	for (size_t i = 0; i < s->n_anc; i++)
-		write_process(w, NULL, s->anc[i],
+		write_process(w, NULL, NULL, s->anc[i],
 			      proccache_process__labels(s->anc[i]));
 	jw_array_end(w);
 	jw_object_end(w);

@@ -7,8 +7,10 @@
  * times ISO 8601. tests/schema/ecs.json is the schema the tests hold it to;
  * docs/proccache-snoop.md says which ECS version.
  *
- * process.group_leader, session_leader and entry_leader are left out: the
- * cache does not know sessions and process groups yet.
+ * The process (not its parent) carries its context: process.group_leader.pid
+ * (the process group), session_leader and entry_leader (with
+ * entry_meta.type) with what the cache still holds of them, and
+ * process.tty.char_device when it has a controlling tty.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -255,6 +257,64 @@ static int ecs_process_fields(struct snoop *s, const struct proccache_process *p
 	return 0;
 }
 
+/* A leader by its exec key: pid and entity_id always, the rest when the
+ * cache still holds its entry. Left out when unknown. */
+static void ecs_leader(struct snoop *s, const char *key, struct proccache_key k,
+		       const char *entry_type)
+{
+	char id[PROCCACHE_EXEC_ID_MAX];
+	struct proccache_process *l;
+
+	if (!k.pid)
+		return;
+	jw_object_begin(&s->jw, key);
+	jw_uint(&s->jw, "pid", k.pid);
+	if (proccache_exec_id_format(proccache__node_name(s->pc), &k, id,
+				     sizeof(id)) >= 0)
+		jw_string(&s->jw, "entity_id", id);
+	l = proccache__lookup(s->pc, &k);
+	if (l) {
+		const char *bin = proccache_process__binary(l);
+
+		if (proccache_process__nspid(l))
+			jw_uint(&s->jw, "vpid", proccache_process__nspid(l));
+		opt_string(s, "executable", bin);
+		if (*bin)
+			opt_string(s, "name", base_name(bin));
+		ecs_time(s, "start", proccache_process__ktime(l));
+		proccache_process__unref(l);
+	}
+	if (entry_type) {
+		jw_object_begin(&s->jw, "entry_meta");
+		jw_string(&s->jw, "type", entry_type);
+		jw_object_end(&s->jw);
+	}
+	jw_object_end(&s->jw);
+}
+
+static void ecs_context(struct snoop *s, const struct proccache_process *p)
+{
+	uint32_t tty = proccache_process__tty(p);
+
+	if (proccache_process__pgid(p)) {
+		jw_object_begin(&s->jw, "group_leader");
+		jw_uint(&s->jw, "pid", proccache_process__pgid(p));
+		jw_object_end(&s->jw);
+	}
+	ecs_leader(s, "session_leader", proccache_process__session_leader(p),
+		   NULL);
+	ecs_leader(s, "entry_leader", proccache_process__entry_leader(p),
+		   proccache_entry_type_name(proccache_process__entry_type(p)));
+	if (tty) {
+		jw_object_begin(&s->jw, "tty");
+		jw_object_begin(&s->jw, "char_device");
+		jw_uint(&s->jw, "major", PROCCACHE_TTY_MAJOR(tty));
+		jw_uint(&s->jw, "minor", PROCCACHE_TTY_MINOR(tty));
+		jw_object_end(&s->jw);
+		jw_object_end(&s->jw);
+	}
+}
+
 static void ecs_event(struct snoop *s, const struct proccache_event *ev)
 {
 	const char *type, *action;
@@ -355,6 +415,8 @@ int snoop_ecs_event(struct snoop *s, const struct proccache_event *ev,
 	ecs_host(s);
 	jw_object_begin(&s->jw, "process");
 	err = ecs_process_fields(s, p);
+	if (!err)
+		ecs_context(s, p);
 	if (!err && parent) {
 		jw_object_begin(&s->jw, "parent");
 		err = ecs_process_fields(s, parent);

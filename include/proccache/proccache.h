@@ -288,6 +288,67 @@ PROCCACHE_API int proccache_process__exit_signal(const struct proccache_process 
 PROCCACHE_API uint64_t
 proccache_process__exit_time(const struct proccache_process *p);
 
+/* ------------------------------------------------------------------------ */
+/* Process context: session and entry leaders (PROCCACHE_1.2)                */
+/* ------------------------------------------------------------------------ */
+
+/** @brief Major number of a tty as proccache_process__tty() encodes it
+ * (the kernel's new_encode_dev(), /proc/<pid>/stat's tty_nr). */
+#define PROCCACHE_TTY_MAJOR(tty) (((tty) >> 8) & 0xfffu)
+/** @brief Minor number of a tty as proccache_process__tty() encodes it. */
+#define PROCCACHE_TTY_MINOR(tty) (((tty) & 0xffu) | (((tty) >> 12) & 0xfff00u))
+
+/** @brief What kind of entry leader a process descends from (ECS's
+ * process.entry_meta.type; rules in docs/process-model.md). */
+enum proccache_entry_type {
+	PROCCACHE_ENTRY_UNKNOWN = 0,   /**< the leader is not known (yet) */
+	PROCCACHE_ENTRY_INIT = 1,      /**< pid 1 of the host */
+	PROCCACHE_ENTRY_KTHREAD = 2,   /**< kthreadd and the kernel threads */
+	PROCCACHE_ENTRY_SSHD = 3,      /**< a session leader started by sshd */
+	PROCCACHE_ENTRY_SSM = 4,       /**< a session leader started by ssm-session-worker */
+	PROCCACHE_ENTRY_CONTAINER = 5, /**< pid 1 of a pid namespace */
+	PROCCACHE_ENTRY_TERMINAL = 6,  /**< a session leader on a pseudo terminal */
+	PROCCACHE_ENTRY_CONSOLE = 7,   /**< a session leader on a console or serial tty */
+};
+
+/** @brief Command name (the kernel's comm, at most 15 bytes); "" if
+ * unknown. Never NULL. */
+PROCCACHE_API const char *proccache_process__comm(const struct proccache_process *p);
+/** @brief Process group id, initial pid namespace; 0 if unknown. */
+PROCCACHE_API uint32_t proccache_process__pgid(const struct proccache_process *p);
+/** @brief Session id, initial pid namespace; 0 if unknown (or a kernel
+ * thread). */
+PROCCACHE_API uint32_t proccache_process__sid(const struct proccache_process *p);
+/** @brief Controlling tty, encoded as /proc/<pid>/stat's tty_nr (see
+ * PROCCACHE_TTY_MAJOR(), proccache_tty_name()); 0 if none or unknown. */
+PROCCACHE_API uint32_t proccache_process__tty(const struct proccache_process *p);
+/**
+ * @brief The session leader's entry: the image of pid == sid that the
+ * process's session descends from ({0,0} when unknown). For a session
+ * leader, its own key. See docs/process-model.md.
+ */
+PROCCACHE_API struct proccache_key
+proccache_process__session_leader(const struct proccache_process *p);
+/**
+ * @brief The entry leader's entry: the init, kernel thread, sshd session,
+ * container init, terminal or console session the process descends from
+ * ({0,0} when unknown). See docs/process-model.md.
+ */
+PROCCACHE_API struct proccache_key
+proccache_process__entry_leader(const struct proccache_process *p);
+/** @brief The entry leader's type; PROCCACHE_ENTRY_UNKNOWN if unknown. */
+PROCCACHE_API enum proccache_entry_type
+proccache_process__entry_type(const struct proccache_process *p);
+/** @brief ECS's name of an entry type ("init", "kthread", "sshd", "ssm",
+ * "container", "terminal", "console", "unknown"). Never NULL. */
+PROCCACHE_API const char *proccache_entry_type_name(enum proccache_entry_type t);
+/**
+ * @brief Name of tty @p tty (as proccache_process__tty() encodes it) into
+ * @p buf: "pts/N", "ttyN", "ttySN", "console", "tty", else "MAJOR:MINOR".
+ * @return the length as snprintf; -EINVAL on bad arguments or @p tty 0.
+ */
+PROCCACHE_API int proccache_tty_name(uint32_t tty, char *buf, size_t len);
+
 /**
  * @brief Decode raw NUL terminated args into one line, exactly as
  * LoongCollector's DecodeArgs() does: arguments joined by one space; an
@@ -677,6 +738,17 @@ struct proccache_event {
 	 *  known. */
 	uint32_t creds_mask;
 	uint32_t pad2;
+	/* exec (and a clone that carries payload): the process context,
+	 * since 1.2 (docs/process-model.md) */
+	/** The task's comm (NUL terminated). Non-empty means that @c pgid,
+	 *  @c sid and @c tty are known too; empty leaves all four unknown. */
+	char comm[16];
+	uint32_t pgid; /**< process group id, initial pid namespace */
+	uint32_t sid;  /**< session id, initial pid namespace */
+	/** Controlling tty as /proc/<pid>/stat's tty_nr encodes it (see
+	 *  PROCCACHE_TTY_MAJOR()); 0 = none. */
+	uint32_t tty;
+	uint32_t pad3;
 	size_t : 0;
 };
 

@@ -65,6 +65,10 @@ struct proccache_key wl_exec_key(const struct workload *wl, uint64_t i);
 struct proccache_key wl_init_key(void);
 /* Create init and the first ws processes. */
 int wl_prefill(struct workload *wl, const struct design *ds, void *d);
+/* When set, execs carry the process context (comm, pgid, sid, tty): every
+ * 8th process (a child of init) leads a session on a tty of its own, the
+ * others are in their parent's session. Off by default. */
+extern bool wl_context;
 /* One cycle: the oldest live process exits, a new one forks and execs. */
 int wl_cycle(struct workload *wl, const struct design *ds, void *d);
 #define WL_EVENTS_PER_CYCLE 3

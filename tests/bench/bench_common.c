@@ -329,14 +329,23 @@ struct proccache_key wl_exec_key(const struct workload *wl, uint64_t i)
 				       .ktime = clone_ktime(i) + 1 };
 }
 
-/* A live process created shortly before i, or init. */
-static struct proccache_key parent_of(const struct workload *wl, uint64_t i)
+/* The index of a live process created shortly before i; i itself for a
+ * child of init. */
+static uint64_t parent_index(const struct workload *wl, uint64_t i)
 {
 	uint64_t span = i < wl->ws / 2 ? i : wl->ws / 2;
 
 	if (i % 8 == 0 || span == 0)
-		return wl_init_key();
-	return wl_exec_key(wl, i - 1 - mix(i) % span);
+		return i;
+	return i - 1 - mix(i) % span;
+}
+
+/* A live process created shortly before i, or init. */
+static struct proccache_key parent_of(const struct workload *wl, uint64_t i)
+{
+	uint64_t p = parent_index(wl, i);
+
+	return p == i ? wl_init_key() : wl_exec_key(wl, p);
 }
 
 static void event_init(struct proccache_event *ev, uint32_t type,
@@ -360,6 +369,37 @@ static void churn_payload(struct proccache_event *ev)
 	ev->caps.effective = ev->caps.permitted = 0x1ffffffffffull;
 }
 
+bool wl_context;
+
+/* Session of each process created so far (its leader's pid), grown as
+ * processes are created: a child is in its parent's session. */
+static uint32_t *wl_sids;
+static uint64_t wl_sids_cap;
+
+static void context_payload(const struct workload *wl,
+			    struct proccache_event *ev, uint64_t i)
+{
+	uint64_t p = parent_index(wl, i);
+
+	if (i >= wl_sids_cap) {
+		uint64_t cap = wl_sids_cap ? wl_sids_cap * 2 : 1u << 16;
+		uint32_t *sids;
+
+		while (cap <= i)
+			cap *= 2;
+		sids = realloc(wl_sids, cap * sizeof(*sids));
+		if (!sids)
+			abort();
+		wl_sids = sids;
+		wl_sids_cap = cap;
+	}
+	wl_sids[i] = p == i ? ev->pid : wl_sids[p];
+	memcpy(ev->comm, "bench", sizeof("bench"));
+	ev->pgid = ev->pid;
+	ev->sid = wl_sids[i];
+	ev->tty = (136u << 8) | (uint32_t)(wl_sids[i] % 256);
+}
+
 static int create(struct workload *wl, const struct design *ds, void *d,
 		  uint64_t i)
 {
@@ -379,6 +419,8 @@ static int create(struct workload *wl, const struct design *ds, void *d,
 	ev.prev = ck;
 	ev.start_time = ck.ktime;
 	churn_payload(&ev);
+	if (wl_context)
+		context_payload(wl, &ev, i);
 	ret = ds->ingest(d, &ev);
 	return ret < 0 ? ret : 0;
 }

@@ -6,6 +6,9 @@
  *  2. latency of ancestors(depth 8) including the unref of the 8 returned
  *     references, and of one lookup by key and by exec ID, with the working
  *     set cached;
+ *  1b. the cost of the process context: the same churn on the cache with
+ *     and without comm, pgid, sid and tty in the exec events (wl_context),
+ *     interleaved in the same rounds;
  *  3. memory: bytes per cached process, strings excluded, at 100 k and
  *     1 M exec'd processes, from mallinfo2() deltas, beside what the
  *     structures' sizes predict.
@@ -219,7 +222,8 @@ static double hs_bytes(uint32_t n)
 static void print_memory(uint32_t n, double measured, double baseline)
 {
 	size_t strings = wl_exec_string_bytes();
-	size_t img_req = sizeof(struct pc_image) + strings + 2; /* +NUL, cid "" */
+	/* +NUL, cid "", comm "" */
+	size_t img_req = PC_IMAGE_SIZE(strings + 3);
 	size_t rw_img = rwt_image_size() + strings + 2;
 	double theory = (double)(chunk(sizeof(struct pc_node)) +
 				 chunk(sizeof(struct proccache_process)) +
@@ -245,8 +249,8 @@ static void print_sizes(void)
 	       "strings/%zu, hash sets 2 x (8 + 1) per slot at <= 50%% load\n",
 	       sizeof(struct pc_node), chunk(sizeof(struct pc_node)),
 	       sizeof(struct proccache_process),
-	       chunk(sizeof(struct proccache_process)), sizeof(struct pc_image),
-	       chunk(sizeof(struct pc_image) + strings + 2));
+	       chunk(sizeof(struct proccache_process)), PC_IMAGE_SIZE(0),
+	       chunk(PC_IMAGE_SIZE(strings + 3)));
 	printf("  rwlock table: record %zu/%zu, image %zu + strings/%zu, "
 	       "2 x 8-byte bucket heads per 2 entries\n",
 	       rwt_rec_size(), chunk(rwt_rec_size()), rwt_image_size(),
@@ -271,6 +275,7 @@ int main(void)
 	int rounds = (int)bench_env("PROCCACHE_BENCH_ROUNDS", 5);
 	double rate[N_DESIGNS][MAX_ROUNDS], anc[N_DESIGNS][MAX_ROUNDS],
 		lk[N_DESIGNS][MAX_ROUNDS], lkid[N_DESIGNS][MAX_ROUNDS];
+	double ctx_rate[2][MAX_ROUNDS], c_off, c_on;
 	double r_pc, r_rw, a_pc, a_rw, mem[2][2];
 	char buf[2][32];
 	static const uint32_t sizes[2] = { 100000, 1000000 };
@@ -289,6 +294,16 @@ int main(void)
 			rate[d][round] = ingest_rate(designs[d]);
 		}
 	}
+	/* The context's cost, with and without in alternating order. */
+	for (int round = 0; round < rounds; round++) {
+		for (int i = 0; i < 2; i++) {
+			int on = (i + round) % 2;
+
+			wl_context = on;
+			ctx_rate[on][round] = ingest_rate(&design_proccache);
+		}
+	}
+	wl_context = false;
 	for (int round = 0; round < rounds; round++) {
 		for (int i = 0; i < N_DESIGNS; i++) {
 			int d = (i + round) % N_DESIGNS;
@@ -323,6 +338,22 @@ int main(void)
 	       bench_median(lkid[1], rounds) / bench_median(lkid[0], rounds));
 	printf("(ratio: how many times better the cache is; the rwlock "
 	       "table is uncontended here)\n");
+
+	c_off = bench_median(ctx_rate[0], rounds);
+	c_on = bench_median(ctx_rate[1], rounds);
+	printf("\nprocess context: the same churn, exec events without and "
+	       "with comm/pgid/sid/tty\n");
+	printf("%-44s %14s %14s %7s\n", "measure", "without", "with",
+	       "ratio");
+	printf("%-44s %14.0f %14.0f %6.3fx\n", "ingest, events/s", c_off, c_on,
+	       c_on / c_off);
+	printf("%-44s %14.1f %14.1f %6.3fx\n", "ingest, ns/event", 1e9 / c_off,
+	       1e9 / c_on, c_off / c_on);
+	printf("%-44s %14s %14s\n", "  spread over the rounds (min-max), M/s",
+	       spread(ctx_rate[0], rounds, buf[0]),
+	       spread(ctx_rate[1], rounds, buf[1]));
+	printf("(ratio: with / without for events/s, without / with for ns; "
+	       "below 1 means the context costs)\n");
 
 	for (int s = 0; s < 2; s++) {
 		mem[s][0] = bytes_per_process(&design_proccache, sizes[s]);
