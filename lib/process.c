@@ -25,8 +25,9 @@ struct pc_image *pc_image_new(const struct proccache_event *ev,
 			      struct pc_attrs *attrs)
 {
 	size_t args_len = ev->args ? ev->args_len : 0;
+	size_t env_len = ev->env ? ev->env_len : 0;
 	size_t total = str_size(ev->binary) + args_len + 1 + str_size(ev->cwd) +
-		       str_size(ev->container_id);
+		       str_size(ev->container_id) + env_len + 1;
 	struct pc_image *img;
 	uint32_t off;
 
@@ -52,7 +53,12 @@ struct pc_image *pc_image_new(const struct proccache_event *ev,
 	img->cwd_off = off;
 	off = put_str(img, off, ev->cwd);
 	img->cid_off = off;
-	put_str(img, off, ev->container_id);
+	off = put_str(img, off, ev->container_id);
+	img->env_off = off;
+	img->env_len = (uint32_t)env_len;
+	if (env_len)
+		memcpy(img->strs + off, ev->env, env_len);
+	img->strs[off + env_len] = '\0';
 	return img;
 }
 
@@ -66,7 +72,7 @@ void pc_attrs_unref(struct pc_attrs *a)
 struct pc_image *pc_image_with_attrs(const struct pc_image *img,
 				     struct pc_attrs *attrs)
 {
-	size_t total = img->cid_off + strlen(img->strs + img->cid_off) + 1;
+	size_t total = (size_t)img->env_off + img->env_len + 1;
 	struct pc_image *copy;
 
 	if (!attrs)
@@ -224,6 +230,14 @@ proccache_process__args(const struct proccache_process *p, size_t *ret_len)
 	if (ret_len)
 		*ret_len = p->image->args_len;
 	return p->image->strs + p->image->args_off;
+}
+
+PROCCACHE_API const char *
+proccache_process__env(const struct proccache_process *p, size_t *ret_len)
+{
+	if (ret_len)
+		*ret_len = p->image->env_len;
+	return p->image->strs + p->image->env_off;
 }
 
 PROCCACHE_API const char *

@@ -40,8 +40,10 @@ struct pc_image {
 	uint32_t binary_nlink;
 	uint64_t binary_inode;
 	struct pc_attrs *attrs;
-	/* strings, NUL terminated, in strs[]: binary at 0 */
+	/* strings, NUL terminated, in strs[]: binary at 0; the environment
+	 * (env_len bytes and a NUL) ends the block */
 	uint32_t args_off, args_len, cwd_off, cid_off;
+	uint32_t env_off, env_len;
 	char strs[];
 };
 
@@ -81,7 +83,8 @@ pc_process_parent_key(const struct proccache_process *p)
 	(PROCCACHE_F_ARGS_TRUNCATED | PROCCACHE_F_UNLINKED |                   \
 	 PROCCACHE_F_SETUID | PROCCACHE_F_SETGID | PROCCACHE_F_CWD_ERROR |     \
 	 PROCCACHE_F_CWD_TRUNCATED | PROCCACHE_F_BINARY_TRUNCATED |          \
-	 PROCCACHE_F_ARGS_REDACTED)
+	 PROCCACHE_F_ARGS_REDACTED | PROCCACHE_F_ENV_TRUNC |                  \
+	 PROCCACHE_F_ENV_REDACTED)
 
 /* A new image from an event's payload (strings copied), taking over the
  * caller's reference on @attrs; NULL on ENOMEM (the reference is dropped). */
