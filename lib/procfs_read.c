@@ -357,9 +357,12 @@ static void read_loginuid(int dirfd, struct pc_proc_info *info)
 /* cmdline, cwd, ns                                                      */
 /* -------------------------------------------------------------------- */
 
-/* Raw NUL-separated args, at most @max bytes. One byte more is asked for,
- * so that a cut shows; the buffer is NUL terminated past args_len. */
-static int read_args(int dirfd, size_t max, struct pc_proc_info *info)
+/* Raw NUL-separated text of @name (cmdline, environ), at most @max bytes,
+ * into *@ret (NUL terminated past *@ret_len), *@cut set when there was
+ * more. One byte more is asked for, so that a cut shows. A read that fails
+ * leaves what came before it out: 0 with nothing, or -errno. */
+static int read_raw(int dirfd, const char *name, size_t max, char **ret,
+		    size_t *ret_len, bool *cut)
 {
 	size_t cap = max + 1 < 4096 ? max + 1 : 4096, n = 0;
 	char *buf = malloc(cap + 1), *grown;
@@ -368,7 +371,8 @@ static int read_args(int dirfd, size_t max, struct pc_proc_info *info)
 
 	if (!buf)
 		return -ENOMEM;
-	fd = openat(dirfd, "cmdline", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	*cut = false;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
 		goto out_err;
@@ -397,25 +401,60 @@ static int read_args(int dirfd, size_t max, struct pc_proc_info *info)
 	close(fd);
 	if (n > max) {
 		n = max;
-		info->ev.flags |= PROCCACHE_F_ARGS_TRUNCATED;
+		*cut = true;
 	}
 	buf[n] = '\0';
-	info->args = buf;
-	info->args_len = n;
+	*ret = buf;
+	*ret_len = n;
 	return 0;
 
 out_close:
 	close(fd);
 out_err:
-	if (!pc_procfs_gone((int)r)) {
-		free(buf);
-		return (int)r;
-	}
+	free(buf);
+	return (int)r;
+}
+
+/* An empty, owned string for a field that could not be read. */
+static int read_none(char **ret, size_t *ret_len)
+{
+	*ret = calloc(1, 1);
+	*ret_len = 0;
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Raw NUL-separated args, at most @max bytes. */
+static int read_args(int dirfd, size_t max, struct pc_proc_info *info)
+{
+	bool cut;
+	int err = read_raw(dirfd, "cmdline", max, &info->args, &info->args_len,
+			   &cut);
+
+	if (cut)
+		info->ev.flags |= PROCCACHE_F_ARGS_TRUNCATED;
+	if (!err || !pc_procfs_gone(err))
+		return err;
 	info->ev.flags |= PROCCACHE_F_VANISHED;
-	buf[0] = '\0';
-	info->args = buf;
-	info->args_len = 0;
-	return 0;
+	return read_none(&info->args, &info->args_len);
+}
+
+/* The environment, at most @max bytes; only when asked (@max > 0). One
+ * the reader may not see (another user's process) is left empty. */
+static int read_env(int dirfd, size_t max, struct pc_proc_info *info)
+{
+	bool cut;
+	int err;
+
+	if (!max)
+		return 0;
+	err = read_raw(dirfd, "environ", max, &info->env, &info->env_len, &cut);
+	if (cut)
+		info->ev.flags |= PROCCACHE_F_ENV_TRUNC;
+	if (!err || err == -ENOMEM)
+		return err;
+	if (pc_procfs_gone(err))
+		info->ev.flags |= PROCCACHE_F_VANISHED;
+	return read_none(&info->env, &info->env_len);
 }
 
 static int read_cwd(int dirfd, struct read_scratch *s,
@@ -537,6 +576,7 @@ void pc_proc_info_release(struct pc_proc_info *info)
 	free(info->args);
 	free(info->cwd);
 	free(info->container_id);
+	free(info->env);
 	memset(info, 0, sizeof(*info));
 }
 
@@ -551,7 +591,7 @@ bool pc_proc_info_same_image(const struct pc_proc_info *a,
 }
 
 static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
-		       size_t args_max, struct read_scratch *s,
+		       const struct pc_procfs_caps *caps, struct read_scratch *s,
 		       struct pc_proc_info *info)
 {
 	int err;
@@ -559,8 +599,10 @@ static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 	err = read_status(dirfd, pid, s, info);
 	if (!err) {
 		read_loginuid(dirfd, info);
-		err = read_args(dirfd, args_max, info);
+		err = read_args(dirfd, caps->args_max, info);
 	}
+	if (!err)
+		err = read_env(dirfd, caps->env_max, info);
 	if (!err)
 		err = read_cwd(dirfd, s, info);
 	if (!err) {
@@ -610,6 +652,8 @@ static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
 	ev->binary = info->binary;
 	ev->args = info->args;
 	ev->args_len = info->args_len;
+	ev->env = info->env;
+	ev->env_len = info->env_len;
 	ev->cwd = info->cwd;
 	ev->container_id = info->container_id;
 	info->ppid = st->ppid;
@@ -622,7 +666,7 @@ static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
  * gone or its start time moved (a reused pid).
  */
 static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
-		     size_t args_max, struct read_scratch *s,
+		     const struct pc_procfs_caps *caps, struct read_scratch *s,
 		     struct pc_proc_info *info)
 {
 	struct pc_proc_stat first, last;
@@ -632,7 +676,7 @@ static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 	if (err)
 		return err;
 	read_exe(dirfd, &s->exe[0]);
-	err = read_fields(ctx, dirfd, pid, args_max, s, info);
+	err = read_fields(ctx, dirfd, pid, caps, s, info);
 	if (err)
 		return err;
 	read_exe(dirfd, &s->exe[1]);
@@ -654,19 +698,22 @@ static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 }
 
 int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
-		    size_t args_max, struct pc_proc_info *ret)
+		      const struct pc_procfs_caps *in, struct pc_proc_info *ret)
 {
 	static const struct timespec backoff = { 0, 1000000 };
+	struct pc_procfs_caps caps = *in;
 	struct pc_proc_info info;
 	struct read_scratch *s;
 	int attempt, dirfd, err = -EAGAIN;
 
 	if (!pid || !ret)
 		return -EINVAL;
-	if (!args_max)
-		args_max = PC_PROCFS_ARGS_DEFAULT;
-	if (args_max > SIZE_MAX / 2)
-		args_max = SIZE_MAX / 2;
+	if (!caps.args_max)
+		caps.args_max = PC_PROCFS_ARGS_DEFAULT;
+	if (caps.args_max > SIZE_MAX / 2)
+		caps.args_max = SIZE_MAX / 2;
+	if (caps.env_max > SIZE_MAX / 2)
+		caps.env_max = SIZE_MAX / 2;
 	dirfd = pc_procfs_open_pid(ctx, pid);
 	if (dirfd < 0) {
 		if (!pc_procfs_gone(dirfd))
@@ -680,7 +727,7 @@ int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
 	}
 	for (attempt = 0; attempt <= PC_PROCFS_READ_RETRIES; attempt++) {
 		memset(&info, 0, sizeof(info));
-		err = read_once(ctx, dirfd, pid, args_max, s, &info);
+		err = read_once(ctx, dirfd, pid, &caps, s, &info);
 		if (!err)
 			break;
 		pc_proc_info_release(&info);
@@ -704,13 +751,20 @@ int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
 	return err;
 }
 
-int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
-		   struct pc_proc_info *ret)
+int pc_procfs_read_env(const char *prefix, uint32_t pid, size_t args_max,
+		       size_t env_max, struct pc_proc_info *ret)
 {
+	struct pc_procfs_caps caps = { .args_max = args_max, .env_max = env_max };
 	struct pc_procfs_ctx ctx;
 	int err = pc_procfs_ctx_init(&ctx, prefix, true);
 
-	return err ? err : pc_procfs_read_at(&ctx, pid, args_max, ret);
+	return err ? err : pc_procfs_read_at(&ctx, pid, &caps, ret);
+}
+
+int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
+		   struct pc_proc_info *ret)
+{
+	return pc_procfs_read_env(prefix, pid, args_max, 0, ret);
 }
 
 int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns)

@@ -117,8 +117,10 @@ static void on_fork(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 static void on_exec(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
 	it->read_start = pc_clock_ns(CLOCK_MONOTONIC);
-	it->read_err = pc_procfs_read(nl->cfg->proc_prefix, it->e.tgid,
-				      nl->cfg->args_max, &it->info);
+	/* environ is opened only when the cache keeps environments */
+	it->read_err = pc_procfs_read_env(nl->cfg->proc_prefix, it->e.tgid,
+					  nl->cfg->args_max, nl->cfg->env_max,
+					  &it->info);
 	it->read_end = pc_clock_ns(CLOCK_MONOTONIC);
 	if (!it->read_err && it->info.ev.start_time > it->boot_ts) {
 		/* the process is gone and its pid taken by a younger one */
