@@ -78,7 +78,11 @@ extern const struct sc_backend sc_bpf, sc_netlink;
 	X(library_thread_drives_the_sensor)                                    \
 	X(options_may_be_freed_after_start)                                    \
 	X(sensor_fd_is_one_flat_epoll_set)                                     \
-	X(counters)
+	X(counters)                                                            \
+	X(environment_off_by_default)                                          \
+	X(environment_captured_and_redacted)                                   \
+	X(environment_captured_and_redacted_alive)                             \
+	X(environment_cut_at_the_cap_alive)
 
 #define SC_DECLARE(name) void sc_##name(const struct sc_backend *b);
 SC_SCENARIOS(SC_DECLARE)
