@@ -75,6 +75,10 @@ static const struct row rows[] = {
 	  "TOKEN=|A=1", 0, 0 },
 	{ "cut secret still redacted", 10, NULL, token, "TOKEN=s3cretvalue",
 	  "TOKEN=***", 1, PROCCACHE_F_ENV_TRUNC | PROCCACHE_F_ENV_REDACTED },
+	/* fuzz_ingest: redaction after the cut may lengthen a short value */
+	{ "a value cut short is redacted past the cap", 12, NULL, token,
+	  "A=1|TOKEN=s3cret", "A=1|TOKEN=***", 1,
+	  PROCCACHE_F_ENV_TRUNC | PROCCACHE_F_ENV_REDACTED },
 	{ "allow-list keeps the names given", 128, edr_vars, NULL,
 	  "HOME=/root|LD_PRELOAD=/x.so|PATHX=1|PATH=/bin|TERM=xterm",
 	  "LD_PRELOAD=/x.so|PATH=/bin", 0, 0 },

@@ -366,7 +366,8 @@ struct proccache_opts {
 	/** Environment capture (since 1.2; docs/environment.md): bytes of
 	 *  environment kept per exec, at most PROCCACHE_ENV_MAX_LIMIT; 0 =
 	 *  none is captured or stored (the default). Sensors read at most
-	 *  this much; longer ones are cut and flagged PROCCACHE_F_ENV_TRUNC. */
+	 *  this much; longer ones are cut and flagged PROCCACHE_F_ENV_TRUNC
+	 *  (redaction after the cut may lengthen a value to "***"). */
 	size_t env_max;
 	/** Names of the variables to keep ("LD_PRELOAD", "PATH"), NULL
 	 *  terminated, copied; NULL = every variable. Applied after the cut
