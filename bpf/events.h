@@ -7,9 +7,9 @@
  *
  * Every ring record starts with struct pc_rec_hdr; hdr.size is the byte
  * count of the whole record and must equal the ring sample's length. An
- * exec record carries four variable parts after its fixed part, in this
+ * exec record carries five variable parts after its fixed part, in this
  * order, with their lengths in the fixed part: binary, cwd, cgroup name,
- * args. All integers are in host byte order.
+ * args, environment (empty unless the cache keeps environments). All integers are in host byte order.
  */
 #ifndef PROCCACHE_BPF_EVENTS_H
 #define PROCCACHE_BPF_EVENTS_H
@@ -19,7 +19,7 @@
 #endif
 
 /* Bumped on any incompatible change; the decoder rejects other versions. */
-#define PC_REC_VERSION 1
+#define PC_REC_VERSION 2
 
 enum pc_rec_type {
 	PC_REC_CLONE = 1,
@@ -83,7 +83,9 @@ struct pc_rec_exit {
 #define PC_EXEC_F_CWD_ERR (1u << 6)
 #define PC_EXEC_F_SETUID (1u << 7)       /* euid became the file owner */
 #define PC_EXEC_F_SETGID (1u << 8)       /* egid became the file group */
-#define PC_EXEC_F_KNOWN_MASK 0x1ffu
+#define PC_EXEC_F_ENV_TRUNC (1u << 9)    /* env cut at env_max */
+#define PC_EXEC_F_ENV_ERR (1u << 10)     /* env could not be read */
+#define PC_EXEC_F_KNOWN_MASK 0x7ffu
 
 /* Indexes of pc_rec_exec.creds, .caps and .ns: the order of the public
  * enum proccache_cred / proccache_cap_set / proccache_ns_type. */
@@ -126,11 +128,14 @@ struct pc_rec_exec {
 	__u32 tty_major;
 	__u32 tty_minor;
 	char comm[16];
+	__u32 env_size;            /* bytes of the environment area; 0 when
+				    * not looked at (env_max 0) */
+	__u32 env_len;             /* bytes of env in this record */
 	/* then: binary[binary_len] cwd[cwd_len] cgroup[cgroup_len]
-	 * args[args_len]. binary and cwd are path components, each NUL
-	 * terminated, leaf first (user space joins them in reverse), unless
-	 * PC_EXEC_F_BINARY_RAW; cgroup is one NUL terminated name; args are
-	 * the raw argv area. */
+	 * args[args_len] env[env_len]. binary and cwd are path components,
+	 * each NUL terminated, leaf first (user space joins them in reverse),
+	 * unless PC_EXEC_F_BINARY_RAW; cgroup is one NUL terminated name;
+	 * args and env are the raw argv and envp areas. */
 };
 
 /* Bytes one path may take in a record, and the walk's depth bound. */
@@ -155,8 +160,13 @@ struct pc_rec_exec {
 #define PC_ARGS_DEFAULT (32u * 1024)
 #define PC_ARGS_LIMIT (256u * 1024)
 
-/* Size of one per-CPU scratch value for an args limit of ARGS. */
-#define PC_SCRATCH_SIZE(ARGS)                                                  \
-	(sizeof(struct pc_rec_exec) + PC_VAR_AREA + PC_NAME_MAX + (ARGS))
+/* Ceiling of the environment capture (PROCCACHE_ENV_MAX_LIMIT); 0, the
+ * default, captures none. */
+#define PC_ENV_LIMIT (64u * 1024)
+
+/* Size of one per-CPU scratch value for an args limit of ARGS and an
+ * environment limit of ENV. */
+#define PC_SCRATCH_SIZE(ARGS, ENV)                                             \
+	(sizeof(struct pc_rec_exec) + PC_VAR_AREA + PC_NAME_MAX + (ARGS) + (ENV))
 
 #endif

@@ -46,6 +46,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader before load; the verifier sees them as constants. */
 const volatile __u32 pc_args_max = PC_ARGS_DEFAULT;
+/* Environment bytes per exec; 0: none read (the verifier drops the code). */
+const volatile __u32 pc_env_max = 0;
 /* Wake-ups (see wake_flags()): under load, at most one per pc_wake_ns,
  * unless this many bytes are pending. */
 const volatile __u64 pc_wake_ns = PC_WAKE_NS;
@@ -109,14 +111,15 @@ struct {
 
 /* One exec record under construction per CPU. Not a per-CPU array, whose
  * values are limited to 32 KiB: a plain array indexed by CPU, sized by the
- * loader (value size for pc_args_max, one entry per possible CPU). The
+ * loader (value size for pc_args_max and pc_env_max, one entry per
+ * possible CPU). The
  * tracepoints run with preemption disabled, so a CPU's slot is never used
  * by two handlers at once. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, PC_SCRATCH_SIZE(PC_ARGS_DEFAULT));
+	__uint(value_size, PC_SCRATCH_SIZE(PC_ARGS_DEFAULT, 0));
 } pc_scratch SEC(".maps");
 
 static __always_inline void count(__u64 *counter)
@@ -477,7 +480,8 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 	struct inode *inode;
 	struct dentry *root_dentry;
 	struct vfsmount *root_mnt;
-	__u64 arg_start, arg_end, args_size, len;
+	__u64 arg_start, arg_end, args_size, len, env_start, env_size,
+		env_len = 0, env_off;
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u32 tgid, rp_tgid, flags = 0, off;
 	__u64 total;
@@ -567,6 +571,25 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 		len = 0;
 	}
 	rec->args_len = len;
+
+	/* The environment right after the args, when asked for: envp as
+	 * the exec laid it out on the new stack. */
+	if (pc_env_max) {
+		env_start = BPF_CORE_READ(mm, env_start);
+		env_size = BPF_CORE_READ(mm, env_end);
+		env_size = env_size > env_start ? env_size - env_start : 0;
+		rec->env_size = env_size > 0xffffffffULL ? 0xffffffffU : env_size;
+		if (env_size > pc_env_max)
+			flags |= PC_EXEC_F_ENV_TRUNC;
+		env_len = clamp(env_size, pc_env_max);
+		env_off = clamp(off + len, PC_VAR_AREA + pc_args_max);
+		if (env_len && bpf_probe_read_user(data + env_off, env_len,
+						   (void *)env_start)) {
+			flags |= PC_EXEC_F_ENV_ERR;
+			env_len = 0;
+		}
+		rec->env_len = env_len;
+	}
 	rec->flags = flags;
 
 	/* The entry the lookup found is rewritten in place: an update would
@@ -587,8 +610,8 @@ static __always_inline int handle_exec(struct task_struct *task, __u32 old_tid,
 			count(&pc_map_errors);
 	}
 
-	total = clamp(sizeof(*rec) + off + len,
-		      sizeof(*rec) + PC_VAR_AREA + pc_args_max);
+	total = clamp(sizeof(*rec) + off + len + env_len,
+		      sizeof(*rec) + PC_VAR_AREA + pc_args_max + pc_env_max);
 	rec->hdr.type = PC_REC_EXEC;
 	rec->hdr.version = PC_REC_VERSION;
 	rec->hdr.size = total;

@@ -7,6 +7,7 @@
 
 #include "cache.h"
 #include "clock.h"
+#include "env.h"
 #include "opts.h"
 #include "redact.h"
 
@@ -452,18 +453,26 @@ int pc_cache_init(struct proccache *pc, const struct proccache_opts *opts)
 	err = pc_redact_new(PC_OPTS_GET(opts, redact, NULL), &pc->redact);
 	if (err)
 		return err;
+	err = pc_env_new(PC_OPTS_GET(opts, env_max, 0),
+			 PC_OPTS_GET(opts, env_vars, NULL), &pc->env);
+	if (err) {
+		pc_redact_free(pc->redact);
+		return err;
+	}
 
 	pc->hs_alloc.malloc = hs_malloc;
 	pc->hs_alloc.free = hs_free;
 	if (!ck_hs_init(&pc->by_key, HS_MODE, hash_key, same_key,
 			&pc->hs_alloc, HS_INITIAL, seed)) {
 		pc_redact_free(pc->redact);
+		pc_env_free(pc->env);
 		return -ENOMEM;
 	}
 	if (!ck_hs_init(&pc->by_pid, HS_MODE, hash_pid, same_pid,
 			&pc->hs_alloc, HS_INITIAL, seed)) {
 		ck_hs_destroy(&pc->by_key);
 		pc_redact_free(pc->redact);
+		pc_env_free(pc->env);
 		return -ENOMEM;
 	}
 	if (!ck_hs_init(&pc->attrs, HS_MODE, hash_attrs, same_attrs,
@@ -471,6 +480,7 @@ int pc_cache_init(struct proccache *pc, const struct proccache_opts *opts)
 		ck_hs_destroy(&pc->by_pid);
 		ck_hs_destroy(&pc->by_key);
 		pc_redact_free(pc->redact);
+		pc_env_free(pc->env);
 		return -ENOMEM;
 	}
 	if (!pc_past_init(pc, seed)) {
@@ -495,7 +505,13 @@ nomem:
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
 	pc_redact_free(pc->redact);
+	pc_env_free(pc->env);
 	return -ENOMEM;
+}
+
+size_t pc_cache_env_max(const struct proccache *pc)
+{
+	return pc_env_max(pc->env);
 }
 
 void pc_cache_fini(struct proccache *pc)
@@ -524,6 +540,7 @@ void pc_cache_fini(struct proccache *pc)
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
 	pc_redact_free(pc->redact);
+	pc_env_free(pc->env);
 	pthread_key_delete(pc->reader_key);
 	for (r = atomic_load(&pc->readers); r; r = next) {
 		next = r->next;
@@ -707,6 +724,7 @@ struct pc_attrs *pc_attrs_get(struct proccache *pc,
 	unsigned long h;
 
 	memset(&probe, 0, sizeof(probe));
+	probe.env_kept = pc->env != NULL;
 	probe.node_name = pc->node_name;
 	probe.creds = ev->creds;
 	probe.caps = ev->caps;

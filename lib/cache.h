@@ -104,6 +104,7 @@ struct pc_counters {
 
 struct pc_sensor;
 struct pc_redact;
+struct pc_env;
 struct pc_retired;
 struct pc_held;
 struct pc_recent_exit;
@@ -144,6 +145,7 @@ struct proccache {
 
 	uint64_t exec_clear_labels; /* labels.c: what an exec drops */
 	struct pc_redact *redact;   /* redact.c; NULL: no patterns */
+	struct pc_env *env;         /* env.c; NULL: environments not kept */
 
 	struct proccache_sub *subs; /* subscribe.c */
 	struct proccache_sub *subs_tail;
@@ -271,5 +273,9 @@ int pc_dispatch(struct proccache *pc, const struct proccache_event *ev,
 		const struct proccache_process *proc,
 		const struct proccache_process *parent);
 void pc_subs_free_all(struct proccache *pc);
+
+/* Bytes of environment a sensor reads per exec (proccache_opts.env_max);
+ * 0 when environments are not kept. Any thread: set at creation. */
+size_t pc_cache_env_max(const struct proccache *pc);
 
 #endif

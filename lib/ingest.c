@@ -16,6 +16,7 @@
 #include "opts.h"
 #include "ingest_creds.h"
 #include "pending.h"
+#include "env.h"
 #include "redact.h"
 
 /* Event payloads beyond this are refused rather than copied. */
@@ -723,9 +724,9 @@ static bool event_valid(const struct proccache_event *ev)
 		return false;
 	if (ev->creds_mask >> (PROCCACHE_CRED_AUID + 1))
 		return false;
-	if (ev->args_len && !ev->args)
+	if ((ev->args_len && !ev->args) || (ev->env_len && !ev->env))
 		return false;
-	return ev->args_len <= MAX_ARGS_LEN;
+	return ev->args_len <= MAX_ARGS_LEN && ev->env_len <= MAX_ARGS_LEN;
 }
 
 /* Reclaim and expiry, after every event and at every tick. */
@@ -744,7 +745,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 				    const struct proccache_event *in)
 {
 	struct proccache_event ev;
-	char *redacted = NULL;
+	char *redacted = NULL, *env_kept = NULL, *env_redacted = NULL;
 	int ret;
 
 	if (!pc)
@@ -762,9 +763,18 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		pc_stat_inc(pc, invalid);
 		return -EINVAL;
 	}
-	ret = pc_redact_event(pc->redact, &ev, &redacted);
-	if (ret)
-		return ret; /* refused rather than stored unredacted */
+	/* Refused rather than stored unredacted or beyond what the host
+	 * asked to keep. */
+	ret = pc_env_event(pc->env, &ev, &env_kept);
+	if (!ret)
+		ret = pc_redact_event_env(pc->redact, &ev, &env_redacted);
+	if (!ret)
+		ret = pc_redact_event(pc->redact, &ev, &redacted);
+	if (ret) {
+		free(env_redacted);
+		free(env_kept);
+		return ret;
+	}
 	switch (ev.type) {
 	case PROCCACHE_EVENT_EXEC:
 		ret = ingest_exec(pc, &ev);
@@ -783,6 +793,8 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		break;
 	}
 	free(redacted);
+	free(env_redacted);
+	free(env_kept);
 	housekeep(pc);
 	return ret;
 }

@@ -32,8 +32,11 @@ struct pc_image *pc_image_new(const struct proccache_event *ev,
 {
 	size_t args_len = ev->args ? ev->args_len : 0;
 	size_t comm_len = event_comm_len(ev);
+	size_t env_len = ev->env ? ev->env_len : 0;
 	size_t total = str_size(ev->binary) + args_len + 1 + str_size(ev->cwd) +
-		       str_size(ev->container_id) + comm_len + 1;
+		       str_size(ev->container_id) + comm_len + 1 +
+		       (attrs && attrs->env_kept ? sizeof(uint32_t) + env_len + 1
+						 : 0);
 	struct pc_image *img;
 	uint32_t off;
 
@@ -63,6 +66,16 @@ struct pc_image *pc_image_new(const struct proccache_event *ev,
 	off = put_str(img, off, ev->container_id);
 	memcpy(img->strs + off, ev->comm, comm_len);
 	img->strs[off + comm_len] = '\0';
+	off += (uint32_t)comm_len + 1;
+	if (attrs->env_kept) {
+		uint32_t len = (uint32_t)env_len;
+
+		memcpy(img->strs + off, &len, sizeof(len));
+		off += sizeof(len);
+		if (env_len)
+			memcpy(img->strs + off, ev->env, env_len);
+		img->strs[off + env_len] = '\0';
+	}
 	return img;
 }
 
@@ -79,17 +92,32 @@ struct pc_image *pc_image_with_facts(const struct pc_image *img,
 {
 	size_t comm_size = strlen(comm) + 1;
 	uint32_t comm_off = pc_image_comm_off(img);
+	const char *env = NULL;
+	size_t env_size = 0;
 	struct pc_image *copy;
 
 	if (!attrs)
 		return NULL;
-	copy = malloc(PC_IMAGE_SIZE(comm_off + comm_size));
+	if (img->attrs->env_kept) {
+		/* the block as it is: length, bytes and NUL */
+		env = img->strs + pc_image_env_off(img);
+		pc_image_env(img, &env_size);
+		env_size += sizeof(uint32_t) + 1;
+	}
+	/* one cache's attributes all keep environments or none do */
+	if (attrs->env_kept != img->attrs->env_kept) {
+		pc_attrs_unref(attrs);
+		return NULL;
+	}
+	copy = malloc(PC_IMAGE_SIZE(comm_off + comm_size + env_size));
 	if (!copy) {
 		pc_attrs_unref(attrs);
 		return NULL;
 	}
 	memcpy(copy, img, PC_IMAGE_SIZE(comm_off));
 	memcpy(copy->strs + comm_off, comm, comm_size);
+	if (env_size)
+		memcpy(copy->strs + comm_off + comm_size, env, env_size);
 	atomic_init(&copy->ref, 1);
 	copy->attrs = attrs;
 	copy->pgid = pgid;
@@ -244,6 +272,17 @@ proccache_process__args(const struct proccache_process *p, size_t *ret_len)
 	if (ret_len)
 		*ret_len = p->image->args_len;
 	return p->image->strs + p->image->args_off;
+}
+
+PROCCACHE_API const char *
+proccache_process__env(const struct proccache_process *p, size_t *ret_len)
+{
+	size_t len;
+	const char *env = pc_image_env(p->image, &len);
+
+	if (ret_len)
+		*ret_len = len;
+	return env;
 }
 
 PROCCACHE_API const char *

@@ -41,7 +41,9 @@ struct pc_ctx {
  */
 struct pc_attrs {
 	atomic_uint ref;
-	uint32_t pad;
+	/* the cache keeps environments: its images carry an environment
+	 * block. The same for all of a cache's attributes, so not hashed. */
+	uint32_t env_kept;
 	const char *node_name; /* the cache's, for exec IDs; see lifetimes */
 	struct proccache_creds creds;
 	struct proccache_caps caps;
@@ -59,8 +61,12 @@ struct pc_image {
 	uint32_t binary_nlink;
 	uint64_t binary_inode;
 	struct pc_attrs *attrs;
-	/* strings, NUL terminated, in strs[]: binary at 0, comm last (after
-	 * the container id: no offset of its own) */
+	/* strings, NUL terminated, in strs[]: binary at 0, then args, cwd,
+	 * container id and comm (no offsets of their own: after the
+	 * container id); when the cache keeps environments (attrs->env_kept),
+	 * the environment block ends them: its length (4 bytes, unaligned),
+	 * its bytes and a NUL. An image costs nothing for environments a
+	 * cache does not keep. */
 	uint32_t args_off, args_len, cwd_off, cid_off;
 	uint32_t pgid; /* process group (context); 0 if unknown */
 	char strs[];   /* allocated from here: the 4 bytes after pgid that
@@ -78,6 +84,31 @@ static inline uint32_t pc_image_comm_off(const struct pc_image *img)
 static inline const char *pc_image_comm(const struct pc_image *img)
 {
 	return img->strs + pc_image_comm_off(img);
+}
+
+/* Offset of the environment block (attrs->env_kept only). */
+static inline uint32_t pc_image_env_off(const struct pc_image *img)
+{
+	uint32_t c = pc_image_comm_off(img);
+
+	return c + (uint32_t)strlen(img->strs + c) + 1;
+}
+
+/* The environment, NUL separated, *@ret_len bytes; "" when not kept. */
+static inline const char *pc_image_env(const struct pc_image *img,
+				       size_t *ret_len)
+{
+	const char *b;
+	uint32_t len;
+
+	if (!img->attrs->env_kept) {
+		*ret_len = 0;
+		return "";
+	}
+	b = img->strs + pc_image_env_off(img);
+	memcpy(&len, b, sizeof(len));
+	*ret_len = len;
+	return b + sizeof(len);
 }
 
 /* Packed to 72 bytes (an 80-byte malloc chunk): the keys are stored
@@ -116,7 +147,8 @@ pc_process_parent_key(const struct proccache_process *p)
 	(PROCCACHE_F_ARGS_TRUNCATED | PROCCACHE_F_UNLINKED |                   \
 	 PROCCACHE_F_SETUID | PROCCACHE_F_SETGID | PROCCACHE_F_CWD_ERROR |     \
 	 PROCCACHE_F_CWD_TRUNCATED | PROCCACHE_F_BINARY_TRUNCATED |          \
-	 PROCCACHE_F_ARGS_REDACTED)
+	 PROCCACHE_F_ARGS_REDACTED | PROCCACHE_F_ENV_TRUNC |                  \
+	 PROCCACHE_F_ENV_REDACTED)
 
 /* A new image from an event's payload (strings copied), taking over the
  * caller's reference on @attrs; NULL on ENOMEM (the reference is dropped). */

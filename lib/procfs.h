@@ -38,6 +38,17 @@ struct pc_proc_info {
 	size_t args_len;
 	/* comm from stat, for logs and diagnostics */
 	char comm[64];
+	/* owned; NULL unless the environment was asked for, then "" when it
+	 * could not be read; NUL terminated past env_len */
+	char *env;
+	size_t env_len;
+};
+
+/* What one read captures: args (0 = PC_PROCFS_ARGS_DEFAULT) and
+ * environment (0 = none: environ is not even opened) bytes. */
+struct pc_procfs_caps {
+	size_t args_max;
+	size_t env_max;
 };
 
 /*
@@ -51,6 +62,13 @@ struct pc_proc_info {
  */
 int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
 		   struct pc_proc_info *ret);
+
+/* pc_procfs_read() that also reads /proc/<pid>/environ, inside the same
+ * race-checked read, at most @env_max bytes (0: not read); a cut sets
+ * PROCCACHE_F_ENV_TRUNC. An environ the reader may not see is left
+ * empty. */
+int pc_procfs_read_env(const char *prefix, uint32_t pid, size_t args_max,
+		       size_t env_max, struct pc_proc_info *ret);
 
 /* Free the owned strings and zero @info. NULL is a no-op. */
 void pc_proc_info_release(struct pc_proc_info *info);
@@ -75,9 +93,10 @@ struct pc_procfs_reader;
 int pc_procfs_reader_new(const char *prefix, struct pc_procfs_reader **ret);
 void pc_procfs_reader_free(struct pc_procfs_reader *r);
 
-/* pc_procfs_read() through @r; @flags: PC_PROCFS_READ_*. */
+/* pc_procfs_read_env() through @r, capturing what @caps says (NULL: args
+ * at the default cap, no environment); @flags: PC_PROCFS_READ_*. */
 int pc_procfs_reader_read(struct pc_procfs_reader *r, uint32_t pid,
-			  size_t args_max, unsigned int flags,
+			  const struct pc_procfs_caps *caps, unsigned int flags,
 			  struct pc_proc_info *ret);
 
 /* pc_procfs_start_time() through @r: one open, one read, one close; the
@@ -103,6 +122,10 @@ typedef int (*pc_procfs_scan_fn)(struct pc_proc_info *info, void *userdata);
  */
 int pc_procfs_scan(const char *prefix, size_t args_max, pc_procfs_scan_fn fn,
 		   void *userdata);
+
+/* pc_procfs_scan() reading each environment too, as pc_procfs_read_env(). */
+int pc_procfs_scan_env(const char *prefix, size_t args_max, size_t env_max,
+		       pc_procfs_scan_fn fn, void *userdata);
 
 /*
  * Start time of @pid in ns of CLOCK_BOOTTIME, from stat field 22 (clock

@@ -165,13 +165,15 @@ static void read_loginuid(const struct pc_procfs_ctx *ctx, int dirfd,
 /* -------------------------------------------------------------------- */
 
 /*
- * Raw NUL-separated args, at most @max bytes. One byte more is asked for,
- * so that a cut shows; the buffer is NUL terminated past args_len. Read
- * into @s->text first: most command lines fit, and the copy is then the
- * one allocation.
+ * Raw NUL-separated text of @name (cmdline, environ), at most @max bytes,
+ * into *@ret (NUL terminated past *@ret_len), *@cut set when there was
+ * more. One byte more is asked for, so that a cut shows. Read into
+ * @s->text first: most command lines fit, and the copy is then the one
+ * allocation. A read that fails leaves nothing: -errno.
  */
-static int read_args(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
-		     struct read_scratch *s, struct pc_proc_info *info)
+static int read_raw(const struct pc_procfs_ctx *ctx, int dirfd,
+		    const char *name, size_t max, struct read_scratch *s,
+		    char **ret, size_t *ret_len, bool *cut)
 {
 	size_t first = max + 1 < sizeof(s->text) ? max + 1 : sizeof(s->text);
 	char *buf = NULL;
@@ -179,11 +181,10 @@ static int read_args(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
 	size_t n;
 	int fd;
 
-	fd = openat(dirfd, "cmdline", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
-		goto out_err;
-	}
+	*cut = false;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
 	r = pc_procfs_read_fd(fd, s->text, first, ctx->real, 0);
 	n = r < 0 ? 0 : (size_t)r;
 	if (r >= 0 && n == first && n <= max) {
@@ -200,11 +201,11 @@ static int read_args(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
 	close(fd);
 	if (r < 0) {
 		free(buf);
-		goto out_err;
+		return (int)r;
 	}
 	if (n > max) {
 		n = max;
-		info->ev.flags |= PROCCACHE_F_ARGS_TRUNCATED;
+		*cut = true;
 	}
 	if (!buf) {
 		buf = malloc(n + 1);
@@ -213,17 +214,54 @@ static int read_args(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
 		memcpy(buf, s->text, n);
 	}
 	buf[n] = '\0';
-	info->args = buf;
-	info->args_len = n;
+	*ret = buf;
+	*ret_len = n;
 	return 0;
+}
 
-out_err:
-	if (!pc_procfs_gone((int)r))
-		return (int)r;
+/* An empty, owned string for a field that could not be read. */
+static int read_none(char **ret, size_t *ret_len)
+{
+	*ret = calloc(1, 1);
+	*ret_len = 0;
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Raw NUL-separated args, at most @max bytes. */
+static int read_args(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
+		     struct read_scratch *s, struct pc_proc_info *info)
+{
+	bool cut;
+	int err = read_raw(ctx, dirfd, "cmdline", max, s, &info->args,
+			   &info->args_len, &cut);
+
+	if (cut)
+		info->ev.flags |= PROCCACHE_F_ARGS_TRUNCATED;
+	if (!err || !pc_procfs_gone(err))
+		return err;
 	info->ev.flags |= PROCCACHE_F_VANISHED;
-	info->args = strdup("");
-	info->args_len = 0;
-	return info->args ? 0 : -ENOMEM;
+	return read_none(&info->args, &info->args_len);
+}
+
+/* The environment, at most @max bytes; only when asked (@max > 0). One
+ * the reader may not see (another user's process) is left empty. */
+static int read_env(const struct pc_procfs_ctx *ctx, int dirfd, size_t max,
+		    struct read_scratch *s, struct pc_proc_info *info)
+{
+	bool cut;
+	int err;
+
+	if (!max)
+		return 0;
+	err = read_raw(ctx, dirfd, "environ", max, s, &info->env,
+		       &info->env_len, &cut);
+	if (cut)
+		info->ev.flags |= PROCCACHE_F_ENV_TRUNC;
+	if (!err || err == -ENOMEM)
+		return err;
+	if (pc_procfs_gone(err))
+		info->ev.flags |= PROCCACHE_F_VANISHED;
+	return read_none(&info->env, &info->env_len);
 }
 
 static int read_cwd(int dirfd, struct read_scratch *s,
@@ -348,6 +386,7 @@ void pc_proc_info_release(struct pc_proc_info *info)
 	free(info->args);
 	free(info->cwd);
 	free(info->container_id);
+	free(info->env);
 	memset(info, 0, sizeof(*info));
 }
 
@@ -362,7 +401,7 @@ bool pc_proc_info_same_image(const struct pc_proc_info *a,
 }
 
 static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
-		       size_t args_max, struct read_scratch *s,
+		       const struct pc_procfs_caps *caps, struct read_scratch *s,
 		       struct pc_proc_info *info)
 {
 	int err;
@@ -370,8 +409,10 @@ static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 	err = read_status(ctx, dirfd, pid, s, info);
 	if (!err) {
 		read_loginuid(ctx, dirfd, info);
-		err = read_args(ctx, dirfd, args_max, s, info);
+		err = read_args(ctx, dirfd, caps->args_max, s, info);
 	}
+	if (!err)
+		err = read_env(ctx, dirfd, caps->env_max, s, info);
 	if (!err)
 		err = read_cwd(dirfd, s, info);
 	if (!err) {
@@ -416,6 +457,8 @@ static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
 	ev->binary = info->binary;
 	ev->args = info->args;
 	ev->args_len = info->args_len;
+	ev->env = info->env;
+	ev->env_len = info->env_len;
 	ev->cwd = info->cwd;
 	ev->container_id = info->container_id;
 	info->ppid = st->ppid;
@@ -436,7 +479,7 @@ static void fill_event(const struct pc_proc_stat *st, struct pc_proc_info *info)
  * or its start time moved (a reused pid).
  */
 static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
-		     size_t args_max, unsigned int flags,
+		     const struct pc_procfs_caps *caps, unsigned int flags,
 		     struct read_scratch *s, struct pc_proc_info *info)
 {
 	struct pc_proc_stat first, last;
@@ -448,7 +491,7 @@ static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 	err = pc_procfs_stat_from_fd(statfd, pid, ctx->real, &first);
 	if (!err) {
 		read_exe(dirfd, &s->exe);
-		err = read_fields(ctx, dirfd, pid, args_max, s, info);
+		err = read_fields(ctx, dirfd, pid, caps, s, info);
 	}
 	if (!err) {
 		err = pc_procfs_restat(ctx, dirfd, statfd, pid, &last);
@@ -474,19 +517,23 @@ static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 }
 
 static int read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
-		   size_t args_max, unsigned int flags, struct pc_proc_info *ret)
+		   const struct pc_procfs_caps *in, unsigned int flags,
+		   struct pc_proc_info *ret)
 {
 	static const struct timespec backoff = { 0, 1000000 };
+	struct pc_procfs_caps caps = in ? *in : (struct pc_procfs_caps){ 0 };
 	struct pc_proc_info info;
 	struct read_scratch *s;
 	int attempt, dirfd, err = -EAGAIN;
 
 	if (!pid || !ret)
 		return -EINVAL;
-	if (!args_max)
-		args_max = PC_PROCFS_ARGS_DEFAULT;
-	if (args_max > SIZE_MAX / 2)
-		args_max = SIZE_MAX / 2;
+	if (!caps.args_max)
+		caps.args_max = PC_PROCFS_ARGS_DEFAULT;
+	if (caps.args_max > SIZE_MAX / 2)
+		caps.args_max = SIZE_MAX / 2;
+	if (caps.env_max > SIZE_MAX / 2)
+		caps.env_max = SIZE_MAX / 2;
 	dirfd = pc_procfs_open_pid(ctx, pid);
 	if (dirfd < 0) {
 		if (!pc_procfs_gone(dirfd))
@@ -500,7 +547,7 @@ static int read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
 	}
 	for (attempt = 0; attempt <= PC_PROCFS_READ_RETRIES; attempt++) {
 		memset(&info, 0, sizeof(info));
-		err = read_once(ctx, dirfd, pid, args_max, flags, s, &info);
+		err = read_once(ctx, dirfd, pid, &caps, flags, s, &info);
 		if (!err)
 			break;
 		pc_proc_info_release(&info);
@@ -525,24 +572,31 @@ static int read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
 }
 
 int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
-		      size_t args_max, struct pc_proc_info *ret)
+		      const struct pc_procfs_caps *caps, struct pc_proc_info *ret)
 {
-	return read_at(ctx, pid, args_max, 0, ret);
+	return read_at(ctx, pid, caps, 0, ret);
+}
+
+int pc_procfs_read_env(const char *prefix, uint32_t pid, size_t args_max,
+		       size_t env_max, struct pc_proc_info *ret)
+{
+	struct pc_procfs_caps caps = { .args_max = args_max, .env_max = env_max };
+	struct pc_procfs_ctx ctx;
+	int err = pc_procfs_ctx_init(&ctx, prefix, true);
+
+	return err ? err : pc_procfs_read_at(&ctx, pid, &caps, ret);
 }
 
 int pc_procfs_read(const char *prefix, uint32_t pid, size_t args_max,
 		   struct pc_proc_info *ret)
 {
-	struct pc_procfs_ctx ctx;
-	int err = pc_procfs_ctx_init(&ctx, prefix, true);
-
-	return err ? err : pc_procfs_read_at(&ctx, pid, args_max, ret);
+	return pc_procfs_read_env(prefix, pid, args_max, 0, ret);
 }
 
 int pc_procfs_reader_read(struct pc_procfs_reader *r, uint32_t pid,
-			  size_t args_max, unsigned int flags,
+			  const struct pc_procfs_caps *caps, unsigned int flags,
 			  struct pc_proc_info *ret)
 {
-	return read_at(&r->ctx, pid, args_max, flags, ret);
+	return read_at(&r->ctx, pid, caps, flags, ret);
 }
 

@@ -99,8 +99,8 @@ struct pc_procfs_reader {
 	struct pc_procfs_ctx ctx;
 };
 
-/* pc_procfs_read() under a prepared context. */
+/* pc_procfs_read_env() under a prepared context. */
 int pc_procfs_read_at(const struct pc_procfs_ctx *ctx, uint32_t pid,
-		      size_t args_max, struct pc_proc_info *ret);
+		      const struct pc_procfs_caps *caps, struct pc_proc_info *ret);
 
 #endif

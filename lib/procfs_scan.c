@@ -242,7 +242,8 @@ static int visit_late(struct late_list *late, pc_procfs_scan_fn fn,
 }
 
 static int visit_all(const struct pc_procfs_ctx *ctx, const struct scan_list *l,
-		     size_t args_max, pc_procfs_scan_fn fn, void *userdata)
+		     const struct pc_procfs_caps *caps, pc_procfs_scan_fn fn,
+		     void *userdata)
 {
 	struct late_list late = { 0 };
 	struct pc_proc_info info;
@@ -250,7 +251,7 @@ static int visit_all(const struct pc_procfs_ctx *ctx, const struct scan_list *l,
 	size_t i;
 
 	for (i = 0; i < l->n && !err; i++) {
-		err = pc_procfs_read_at(ctx, l->v[i].pid, args_max, &info);
+		err = pc_procfs_read_at(ctx, l->v[i].pid, caps, &info);
 		if (err == -ENOMEM)
 			break;
 		if (err) {
@@ -279,9 +280,10 @@ static int visit_all(const struct pc_procfs_ctx *ctx, const struct scan_list *l,
 	return err ? err : count;
 }
 
-int pc_procfs_scan(const char *prefix, size_t args_max, pc_procfs_scan_fn fn,
-		   void *userdata)
+int pc_procfs_scan_env(const char *prefix, size_t args_max, size_t env_max,
+		       pc_procfs_scan_fn fn, void *userdata)
 {
+	struct pc_procfs_caps caps = { .args_max = args_max, .env_max = env_max };
 	struct scan_list l = { 0 };
 	struct pc_procfs_ctx ctx;
 	int err;
@@ -294,8 +296,14 @@ int pc_procfs_scan(const char *prefix, size_t args_max, pc_procfs_scan_fn fn,
 	if (!err && l.n) {
 		rank_same_tick(&l);
 		qsort(l.v, l.n, sizeof(*l.v), cmp_entry);
-		err = visit_all(&ctx, &l, args_max, fn, userdata);
+		err = visit_all(&ctx, &l, &caps, fn, userdata);
 	}
 	free(l.v);
 	return err;
+}
+
+int pc_procfs_scan(const char *prefix, size_t args_max, pc_procfs_scan_fn fn,
+		   void *userdata)
+{
+	return pc_procfs_scan_env(prefix, args_max, 0, fn, userdata);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "clock.h"
 #include "log.h"
 #include "procfs.h"
@@ -192,6 +193,7 @@ struct pass {
 	struct proccache *pc;
 	const char *prefix;
 	size_t args_max;
+	size_t env_max; /* the cache's: environments read only if it keeps them */
 	enum pc_reconcile_mode mode;
 	uint64_t t0; /* CLOCK_BOOTTIME when /proc reading began */
 	struct seen_list seen;
@@ -289,7 +291,8 @@ static bool read_for_add(struct pass *p, struct seen *s)
 {
 	if (s->has_info)
 		return true;
-	if (pc_procfs_read(p->prefix, s->pid, p->args_max, &s->info))
+	if (pc_procfs_read_env(p->prefix, s->pid, p->args_max, p->env_max,
+			       &s->info))
 		return false;
 	s->has_info = true;
 	return pc_same_start(s->info.ev.start_time, s->start) &&
@@ -343,8 +346,8 @@ static int read_proc(struct pass *p)
 	int err;
 
 	if (p->mode == PC_RECONCILE_FULL) {
-		err = pc_procfs_scan(p->prefix, p->args_max, collect_full_one,
-				     &p->seen);
+		err = pc_procfs_scan_env(p->prefix, p->args_max, p->env_max,
+					 collect_full_one, &p->seen);
 		if (err < 0)
 			return err;
 	} else {
@@ -363,6 +366,7 @@ int pc_reconcile_pass(struct proccache *pc, const char *prefix, size_t args_max,
 		.pc = pc,
 		.prefix = prefix && *prefix ? prefix : "/proc",
 		.args_max = args_max,
+		.env_max = pc ? pc_cache_env_max(pc) : 0,
 		.mode = mode,
 	};
 	int err = 0;

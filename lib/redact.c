@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Redaction patterns (docs/redaction.md). Two forms:
+ * Redaction patterns (docs/redaction.md), for arguments and for
+ * environment values. Two forms:
  *   "PREFIX*"   an argument that starts with PREFIX keeps it; the rest of
  *               the argument is replaced ("--password=*", "TOKEN=*");
- *   "NAME *"    the argument after one equal to NAME is replaced ("-p *").
+ *               also applied to each "NAME=value" of an environment;
+ *   "NAME *"    the argument after one equal to NAME is replaced ("-p *");
+ *               arguments only.
  * PREFIX and NAME are literal, not empty, and hold no '*'; NAME holds no
  * space. Nothing else is accepted, so a typo fails at creation instead of
  * silently letting a secret through.
@@ -118,9 +121,11 @@ static bool names_secret(const struct pc_redact *r, const char *arg, size_t len)
 }
 
 /* Copy @args into @out (when not NULL) with the secrets replaced; returns
- * the length of the result and counts the replaced arguments in *@hits. */
+ * the length of the result and counts the replaced arguments in *@hits.
+ * For an environment (@env) only the "PREFIX*" form applies: no variable
+ * names the next one. */
 static size_t walk(const struct pc_redact *r, const char *args, size_t len,
-		   char *out, size_t *hits)
+		   bool env, char *out, size_t *hits)
 {
 	const size_t mark = sizeof(PC_REDACTED) - 1;
 	size_t o = 0, i = 0;
@@ -147,16 +152,16 @@ static size_t walk(const struct pc_redact *r, const char *args, size_t len,
 			o++;
 		}
 		*hits += hide;
-		secret = names_secret(r, args + i, alen);
+		secret = !env && names_secret(r, args + i, alen);
 		i += alen + (end ? 1 : 0);
 	}
 	return o;
 }
 
-int pc_redact_args(const struct pc_redact *r, const char *args, size_t len,
-		   char **ret_args, size_t *ret_len)
+static int redact(const struct pc_redact *r, const char *args, size_t len,
+		  bool env, char **ret_args, size_t *ret_len)
 {
-	size_t hits, n = walk(r, args, len, NULL, &hits);
+	size_t hits, n = walk(r, args, len, env, NULL, &hits);
 	char *out;
 
 	if (!hits)
@@ -164,11 +169,40 @@ int pc_redact_args(const struct pc_redact *r, const char *args, size_t len,
 	out = malloc(n + 1);
 	if (!out)
 		return -ENOMEM;
-	walk(r, args, len, out, &hits);
+	walk(r, args, len, env, out, &hits);
 	out[n] = '\0';
 	*ret_args = out;
 	*ret_len = n;
 	return 1;
+}
+
+int pc_redact_args(const struct pc_redact *r, const char *args, size_t len,
+		   char **ret_args, size_t *ret_len)
+{
+	return redact(r, args, len, false, ret_args, ret_len);
+}
+
+int pc_redact_env(const struct pc_redact *r, const char *env, size_t len,
+		  char **ret_env, size_t *ret_len)
+{
+	return redact(r, env, len, true, ret_env, ret_len);
+}
+
+int pc_redact_event_env(const struct pc_redact *r, struct proccache_event *ev,
+			char **ret_buf)
+{
+	int ret;
+
+	if (!r || !ev->env_len ||
+	    (ev->type != PROCCACHE_EVENT_EXEC &&
+	     ev->type != PROCCACHE_EVENT_CLONE))
+		return 0;
+	ret = pc_redact_env(r, ev->env, ev->env_len, ret_buf, &ev->env_len);
+	if (ret > 0) {
+		ev->env = *ret_buf;
+		ev->flags |= PROCCACHE_F_ENV_REDACTED;
+	}
+	return ret < 0 ? ret : 0;
 }
 
 int pc_redact_event(const struct pc_redact *r, struct proccache_event *ev,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Redaction of secrets in arguments (docs/redaction.md): the host's patterns
+ * Redaction of secrets in arguments and environment values
+ * (docs/redaction.md): the host's patterns
  * are compiled once at creation and applied by ingest to an event's
  * arguments before anything is stored or dispatched. A leaf: it knows
  * nothing of the cache.
@@ -31,6 +32,16 @@ void pc_redact_free(struct pc_redact *r);
  * caller frees it) and *@ret_len set to the redacted copy; -ENOMEM. */
 int pc_redact_args(const struct pc_redact *r, const char *args, size_t len,
 		   char **ret_args, size_t *ret_len);
+
+/* The same for an environment (NUL separated "NAME=value" strings): only
+ * the "PREFIX*" patterns apply. */
+int pc_redact_env(const struct pc_redact *r, const char *env, size_t len,
+		  char **ret_env, size_t *ret_len);
+
+/* Redact the environment of @ev as pc_redact_event() its args; a change
+ * sets PROCCACHE_F_ENV_REDACTED. */
+int pc_redact_event_env(const struct pc_redact *r, struct proccache_event *ev,
+			char **ret_buf);
 
 /* Redact the args of @ev (an exec or clone) in place: on a match @ev points
  * to a copy, *@ret_buf, which the caller frees after the event, and carries

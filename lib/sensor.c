@@ -295,6 +295,7 @@ PROCCACHE_API int proccache__sensor_start(struct proccache *pc,
 	s->epfd = s->timerfd = s->stop_fd = -1;
 	s->proc_rejected_base = rejected_base;
 	err = parse_opts(opts, &s->cfg);
+	s->cfg.env_max = pc_cache_env_max(pc);
 	if (!err)
 		err = own_strings(s);
 	if (!err)

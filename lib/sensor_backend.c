@@ -59,7 +59,8 @@ int pc_backend_seed(struct pc_backend *b, const struct pc_sensor_cfg *cfg,
 		    int (*also)(struct pc_backend *b, const struct pc_proc_info *info))
 {
 	struct seed_ctx c = { .b = b, .since = since, .also = also };
-	int err = pc_procfs_scan(cfg->proc_prefix, cfg->args_max, seed_one, &c);
+	int err = pc_procfs_scan_env(cfg->proc_prefix, cfg->args_max,
+				     cfg->env_max, seed_one, &c);
 
 	if (err < 0) {
 		pc_error("sensor: cannot scan %s: %s", cfg->proc_prefix,

@@ -32,6 +32,8 @@
 _Static_assert(sizeof(struct pc_key) == sizeof(struct proccache_key),
 	       "pc_key mirrors proccache_key");
 _Static_assert(sizeof(struct pc_rec_exec) % 8 == 0, "records stay aligned");
+_Static_assert(PC_ENV_LIMIT == PROCCACHE_ENV_MAX_LIMIT,
+	       "one ceiling for the environment capture");
 
 uint32_t pc_sensor_bpf_force_variant;
 
@@ -142,6 +144,8 @@ static uint32_t exec_flags(const struct pc_rec_exec *r)
 		f |= PROCCACHE_F_SETUID;
 	if (r->flags & PC_EXEC_F_SETGID)
 		f |= PROCCACHE_F_SETGID;
+	if (r->flags & PC_EXEC_F_ENV_TRUNC)
+		f |= PROCCACHE_F_ENV_TRUNC;
 	if (r->nlink == 0)
 		f |= PROCCACHE_F_UNLINKED;
 	return f;
@@ -188,6 +192,20 @@ static void decode_context(const struct pc_rec_exec *r,
 	ev->tty = r->tty_major ? tty_nr(r->tty_major, r->tty_minor) : 0;
 }
 
+/* The environment likewise: none at all unless the programs read it. */
+static bool env_consistent(const struct pc_rec_exec *r, size_t env_max)
+{
+	bool cut = r->env_size > env_max;
+
+	if (!env_max)
+		return !r->env_size && !r->env_len &&
+		       !(r->flags & (PC_EXEC_F_ENV_TRUNC | PC_EXEC_F_ENV_ERR));
+	if (r->flags & PC_EXEC_F_ENV_ERR)
+		return r->env_len == 0;
+	return r->env_len == (cut ? env_max : r->env_size) &&
+	       cut == !!(r->flags & PC_EXEC_F_ENV_TRUNC);
+}
+
 static int decode_exec(struct pc_bpf_decoder *d, const void *rec, size_t size,
 		       struct proccache_event *ev)
 {
@@ -200,7 +218,7 @@ static int decode_exec(struct pc_bpf_decoder *d, const void *rec, size_t size,
 	memcpy(&r, rec, sizeof(r));
 	raw = r.flags & PC_EXEC_F_BINARY_RAW;
 	if (size != sizeof(r) + (size_t)r.binary_len + r.cwd_len +
-			    r.cgroup_len + r.args_len)
+			    r.cgroup_len + r.args_len + r.env_len)
 		return -EBADMSG;
 	if (r.pid == 0 || r.tid != r.pid || r.ktime == 0 ||
 	    (r.flags & ~PC_EXEC_F_KNOWN_MASK) || r.pad || !key_ok(&r.prev) ||
@@ -209,7 +227,8 @@ static int decode_exec(struct pc_bpf_decoder *d, const void *rec, size_t size,
 	/* No more than the programs can write, given their limits. */
 	if (r.binary_len > (raw ? PC_NAME_MAX : PC_PATH_MAX) ||
 	    r.cwd_len > PC_PATH_MAX || r.cgroup_len > PC_NAME_MAX ||
-	    !args_consistent(&r, d->args_max))
+	    !args_consistent(&r, d->args_max) ||
+	    !env_consistent(&r, d->env_max))
 		return -EBADMSG;
 
 	bin = (const char *)rec + sizeof(r);
@@ -246,6 +265,8 @@ static int decode_exec(struct pc_bpf_decoder *d, const void *rec, size_t size,
 	ev->binary = d->binary;
 	ev->args = r.args_len ? args : NULL;
 	ev->args_len = r.args_len;
+	ev->env = r.env_len ? args + r.args_len : NULL;
+	ev->env_len = r.env_len;
 	ev->cwd = d->cwd;
 	ev->container_id = d->container_id;
 	memcpy(&ev->creds, r.creds, sizeof(ev->creds));
@@ -526,6 +547,7 @@ static int load(struct pc_sensor_bpf *b, uint32_t variant)
 	if (!skel)
 		return -errno;
 	skel->rodata->pc_args_max = (uint32_t)b->cfg.args_max;
+	skel->rodata->pc_env_max = (uint32_t)b->cfg.env_max;
 	skel->rodata->pc_wake_ns = b->cfg.wakeup_ns ? b->cfg.wakeup_ns : PC_WAKE_NS;
 	/* Pending bytes that wake the consumer at once: a batch, or a
 	 * quarter of a small ring. */
@@ -534,7 +556,8 @@ static int load(struct pc_sensor_bpf *b, uint32_t variant)
 	err = bpf_map__set_max_entries(skel->maps.pc_events, (uint32_t)b->cfg.ring_size);
 	if (!err)
 		err = bpf_map__set_value_size(skel->maps.pc_scratch,
-					      (uint32_t)PC_SCRATCH_SIZE(b->cfg.args_max));
+					      (uint32_t)PC_SCRATCH_SIZE(b->cfg.args_max,
+								b->cfg.env_max));
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.pc_scratch, (uint32_t)ncpus);
 	if (err) {
@@ -735,6 +758,7 @@ int pc_sensor_bpf_start(struct proccache *pc, const struct pc_sensor_cfg *cfg,
 	pc_backend_init(&b->base, &bpf_ops, pc);
 	b->cfg = *cfg;
 	b->dec.args_max = cfg->args_max;
+	b->dec.env_max = cfg->env_max;
 
 	prev = libbpf_set_print(libbpf_to_log);
 	err = setup(b);

@@ -25,6 +25,7 @@ int pc_sensor_bpf_start(struct proccache *pc, const struct pc_sensor_cfg *cfg,
 /* Room for the strings a decoded exec record points at. */
 struct pc_bpf_decoder {
 	size_t args_max;
+	size_t env_max; /* 0: records carry no environment */
 	char binary[PC_PATH_MAX + 2];
 	char cwd[PC_PATH_MAX + 2];
 	char container_id[PC_NAME_MAX];

@@ -68,6 +68,7 @@ struct pc_sensor_netlink {
 	bool congested;      /* ENOBUFS seen, the socket not emptied since */
 	struct pc_nl_fifo q;
 	struct pc_procfs_reader *rd; /* /proc opened once */
+	struct pc_procfs_caps caps;  /* what an exec reads: args, environment */
 	/* start time of the process holding a pid, as read from /proc;
 	 * forgotten when the pid forks anew, exits, or events are lost */
 	struct parent_slot {
@@ -206,8 +207,8 @@ static void on_exec_overtaken(struct pc_sensor_netlink *nl,
 static void on_exec(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
 	it->read_start = pc_clock_ns(CLOCK_MONOTONIC);
-	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid,
-					     nl->cfg->args_max,
+	/* environ is opened only when the cache keeps environments */
+	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid, &nl->caps,
 					     PC_PROCFS_READ_NO_PARENT, &it->info);
 	it->read_end = pc_clock_ns(CLOCK_MONOTONIC);
 	if (!it->read_err && it->info.ev.start_time > it->boot_ts) {
@@ -223,7 +224,9 @@ static void on_exec(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 static void on_creds(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
 	/* Only status matters; args and the parent are not worth reading. */
-	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid, 1,
+	static const struct pc_procfs_caps status_only = { .args_max = 1 };
+
+	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid, &status_only,
 					     PC_PROCFS_READ_NO_PARENT,
 					     &it->info);
 }
@@ -750,6 +753,8 @@ int pc_sensor_netlink_start(struct proccache *pc, const struct pc_sensor_cfg *cf
 		return -ENOMEM;
 	pc_backend_init(&nl->base, &nl_ops, pc);
 	nl->cfg = cfg;
+	nl->caps = (struct pc_procfs_caps){ .args_max = cfg->args_max,
+					    .env_max = cfg->env_max };
 	nl->sock = -1;
 	refresh_offset(nl);
 	err = pc_procfs_reader_new(cfg->proc_prefix, &nl->rd);

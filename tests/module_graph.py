@@ -36,7 +36,7 @@ LAYERS = [
       "tags", "query"]),
     ("leaves",
      ["procfs", "procfs_read", "procfs_scan", "procfs_parse", "execid",
-      "format", "log", "clock", "opts", "users", "redact"]),
+      "format", "log", "clock", "opts", "users", "redact", "env"]),
 ]
 
 # Headers from outside lib/ that a module may include, and whose module

@@ -15,6 +15,8 @@
 
 #include "sensor_harness.h"
 
+extern char **environ;
+
 struct proccache *pc;
 char logbuf[1 << 16];
 static size_t loglen;
@@ -189,14 +191,23 @@ bool has_caps(bool need_sys_admin)
 	return admin || (!need_sys_admin && bpf);
 }
 
-void new_cache(void)
+void new_cache_with(const struct proccache_opts *opts)
 {
 	PROCCACHE_OPTS(proccache_opts, o, .grace_ns = 600ull * 1000000000ull);
 
+	if (opts) {
+		o = *opts;
+		o.grace_ns = 600ull * 1000000000ull;
+	}
 	proccache_set_log(log_sink, NULL);
 	pc = proccache__new(&o);
 	cr_assert_not_null(pc);
 	cr_assert_not_null(proccache__subscribe(pc, 0x1f, on_event, NULL, NULL));
+}
+
+void new_cache(void)
+{
+	new_cache_with(NULL);
 }
 
 struct proccache *other_cache(void)
@@ -219,15 +230,21 @@ struct proccache *other_started(uint32_t backend, int *ret_err)
 	return cache;
 }
 
-void start_sensor(const struct proccache_sensor_opts *opts, const char *backend)
+void start_sensor_with(const struct proccache_opts *cache_opts,
+		       const struct proccache_sensor_opts *opts, const char *backend)
 {
 	int err;
 
-	new_cache();
+	new_cache_with(cache_opts);
 	err = proccache__sensor_start(pc, opts);
 	cr_assert_eq(err, 0, "%s sensor_start: %s\n%s", backend, strerror(-err),
 		     logbuf);
 	cr_assert_str_eq(proccache__sensor_backend(pc), backend);
+}
+
+void start_sensor(const struct proccache_sensor_opts *opts, const char *backend)
+{
+	start_sensor_with(NULL, opts, backend);
 }
 
 void harness_fini(void)
@@ -239,6 +256,12 @@ void harness_fini(void)
 /* ---- processes ----------------------------------------------------------- */
 
 pid_t spawn_full(const char *cwd, int in_fd, const char *path, char *const argv[])
+{
+	return spawn_env(cwd, in_fd, path, argv, environ);
+}
+
+pid_t spawn_env(const char *cwd, int in_fd, const char *path,
+		char *const argv[], char *const envp[])
 {
 	pid_t pid = fork();
 
@@ -252,7 +275,7 @@ pid_t spawn_full(const char *cwd, int in_fd, const char *path, char *const argv[
 			dup2(in_fd, STDIN_FILENO);
 		if (cwd && chdir(cwd))
 			_exit(126);
-		execv(path, argv);
+		execve(path, argv, envp);
 		_exit(127);
 	}
 	return pid;

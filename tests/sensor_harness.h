@@ -92,6 +92,8 @@ bool has_caps(bool need_sys_admin);
 /* A cache keeping exited entries for the whole test, every event
  * recorded; no sensor yet. */
 void new_cache(void);
+/* new_cache() with @opts (NULL: the defaults; grace is always the test's). */
+void new_cache_with(const struct proccache_opts *opts);
 /* Another cache like it, logging to the same sink, without the recording
  * subscription; the caller frees it. */
 struct proccache *other_cache(void);
@@ -100,6 +102,9 @@ struct proccache *other_cache(void);
 struct proccache *other_started(uint32_t backend, int *ret_err);
 /* new_cache() and a sensor started with @opts, which must be @backend. */
 void start_sensor(const struct proccache_sensor_opts *opts, const char *backend);
+/* start_sensor() on a cache made with @cache_opts (see new_cache_with()). */
+void start_sensor_with(const struct proccache_opts *cache_opts,
+		       const struct proccache_sensor_opts *opts, const char *backend);
 void harness_fini(void);
 
 /* ---- processes ----------------------------------------------------------- */
@@ -108,6 +113,9 @@ void harness_fini(void);
  * negative), in @cwd (unless NULL). */
 pid_t spawn_full(const char *cwd, int in_fd, const char *path, char *const argv[]);
 pid_t spawn(const char *path, char *const argv[]);
+/* spawn_full() with the environment @envp. */
+pid_t spawn_env(const char *cwd, int in_fd, const char *path,
+		char *const argv[], char *const envp[]);
 /* waitpid() status of @pid. */
 int reap(pid_t pid);
 struct proccache_key self_key(void);

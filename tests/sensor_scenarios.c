@@ -1246,3 +1246,121 @@ void sc_counters(const struct sc_backend *b)
 	cr_expect_eq(st.fallback_errno, 0, "an explicit backend is not a fallback");
 	cr_expect_eq(st.foreign, 0);
 }
+
+/* ---- environment (docs/environment.md) ------------------------------------------ */
+
+static char *const env_known[] = { "A=1", "TOKEN=s3cret", "PC_ENV_TEST=yes",
+				   NULL };
+static const char env_stored[] = "A=1\0TOKEN=***\0PC_ENV_TEST=yes";
+
+static void start_env(const struct sc_backend *b, size_t env_max)
+{
+	static const char *const patterns[] = { "TOKEN=*", NULL };
+	PROCCACHE_OPTS(proccache_opts, co, .env_max = env_max,
+		       .redact = patterns);
+	PROCCACHE_OPTS(proccache_sensor_opts, so, .backend = b->backend);
+
+	NEED_ROOT();
+	start_sensor_with(&co, &so, b->name);
+}
+
+/* "sh -c 'read x'" with @envp, held until let_go(). */
+static struct held hold_env(char *const envp[])
+{
+	static char *const argv[] = { "/bin/sh", "-c", "read x", NULL };
+	struct held h;
+	int fds[2];
+
+	cr_assert_eq(pipe(fds), 0);
+	h.mark = mark_now();
+	h.pid = spawn_env(NULL, fds[0], argv[0], argv, envp);
+	close(fds[0]);
+	h.go = fds[1];
+	return h;
+}
+
+static void expect_env(const struct proccache_process *p, const char *want,
+		       size_t want_len, uint32_t want_flags)
+{
+	const uint32_t env_flags = PROCCACHE_F_ENV_TRUNC | PROCCACHE_F_ENV_REDACTED;
+	size_t len;
+	const char *env = proccache_process__env(p, &len);
+
+	cr_expect_eq(len, want_len, "env of %zu bytes, want %zu", len, want_len);
+	cr_expect(len == want_len && !memcmp(env, want, len), "env differs");
+	cr_expect_eq(env[len], '\0');
+	cr_expect_eq(proccache_process__flags(p) & env_flags, want_flags,
+		     "env flags %#x, want %#x",
+		     proccache_process__flags(p) & env_flags, want_flags);
+}
+
+/* A cache that did not ask keeps nothing, whatever the process has. */
+void sc_environment_off_by_default(const struct sc_backend *b)
+{
+	struct proccache_process *p;
+	struct held h;
+	size_t len = 1;
+
+	start(b);
+	h = hold_env(env_known);
+	p = lookup(held_exec(&h).key);
+	proccache_process__env(p, &len);
+	cr_expect_eq(len, 0);
+	cr_expect_not(proccache_process__flags(p) &
+		      (PROCCACHE_F_ENV_TRUNC | PROCCACHE_F_ENV_REDACTED));
+	proccache_process__unref(p);
+	let_go(&h, 0);
+}
+
+/* The exact environment of a short-lived exec, TOKEN's value redacted. */
+void sc_environment_captured_and_redacted(const struct sc_backend *b)
+{
+	static char *const argv[] = { "/bin/true", NULL };
+	struct proccache_process *p;
+	size_t mark;
+	pid_t pid;
+
+	start_env(b, 4096);
+	mark = mark_now();
+	pid = spawn_env(NULL, -1, argv[0], argv, env_known);
+	cr_assert_eq(reap(pid), 0);
+	pump_until(PROCCACHE_EVENT_EXIT, pid, mark, 1);
+	p = lookup(the_exec(pid, mark).key);
+	if (image_exact(b, p, true, "environment"))
+		expect_env(p, env_stored, sizeof(env_stored),
+			   PROCCACHE_F_ENV_REDACTED);
+	proccache_process__unref(p);
+}
+
+void sc_environment_captured_and_redacted_alive(const struct sc_backend *b)
+{
+	struct proccache_process *p;
+	struct held h;
+
+	start_env(b, 4096);
+	h = hold_env(env_known);
+	p = lookup(held_exec(&h).key);
+	expect_env(p, env_stored, sizeof(env_stored), PROCCACHE_F_ENV_REDACTED);
+	proccache_process__unref(p);
+	let_go(&h, 0);
+}
+
+/* An environment larger than the cap: cut there, flagged. */
+void sc_environment_cut_at_the_cap_alive(const struct sc_backend *b)
+{
+	static char big[8192] = "BIG=";
+	char *envp[] = { "A=1", big, NULL };
+	struct proccache_process *p;
+	struct held h;
+	char want[1000];
+
+	memset(big + 4, 'x', sizeof(big) - 5);
+	memcpy(want, "A=1", 4);
+	memcpy(want + 4, big, sizeof(want) - 4);
+	start_env(b, sizeof(want));
+	h = hold_env(envp);
+	p = lookup(held_exec(&h).key);
+	expect_env(p, want, sizeof(want), PROCCACHE_F_ENV_TRUNC);
+	proccache_process__unref(p);
+	let_go(&h, 0);
+}

@@ -81,7 +81,11 @@ extern const struct sc_backend sc_bpf, sc_netlink;
 	X(counters)                                                            \
 	X(context_setsid_new_session)                                          \
 	X(context_script_terminal_leader)                                      \
-	X(context_unshare_container_leader)
+	X(context_unshare_container_leader)                                    \
+	X(environment_off_by_default)                                          \
+	X(environment_captured_and_redacted)                                   \
+	X(environment_captured_and_redacted_alive)                             \
+	X(environment_cut_at_the_cap_alive)
 
 #define SC_DECLARE(name) void sc_##name(const struct sc_backend *b);
 SC_SCENARIOS(SC_DECLARE)

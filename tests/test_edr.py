@@ -98,6 +98,7 @@ rule suid-ids when euid 0 and not uid 0 and binary "{tmp}/suid-sleep" then alert
 rule mark-root when binary "{tmp}/labelroot" then label 7 and label 9
 rule deep when label 7 and arg "0.31" then alert
 rule ctx when binary "*/sleep" and arg "0.33?" then alert
+rule preload when env "LD_PRELOAD=*" and binary "*/sleep" then alert
 """
 BAD_RELOAD = "rule x then alert\nrule y when uid -1 then alert\n"
 GOOD_RELOAD = 'rule after-reload when arg "0.32" then alert\n'
@@ -181,7 +182,8 @@ def live(tmp):
     out_path, err_path = os.path.join(tmp, "out"), os.path.join(tmp, "err")
     with open(out_path, "w") as out, open(err_path, "w") as err:
         edr = subprocess.Popen([EDR, "--rules", rules, "--backend",
-                                os.environ.get("EDR_BACKEND", "auto")],
+                                os.environ.get("EDR_BACKEND", "auto"),
+                                "--env-max", "4096", "--env-var", "LD_PRELOAD"],
                                stdout=out, stderr=err)
     try:
         if not wait_for(err_path, "ready"):
@@ -205,6 +207,11 @@ def live(tmp):
            stdin=subprocess.DEVNULL)
         sh("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
            "sleep 0.333; true")
+        # The loader's variable (a library that does not exist: ld.so
+        # says so and goes on), then the same without it.
+        sh("env", "LD_PRELOAD=/nonexistent/edr-test-preload.so", "sleep", "0.33",
+           stderr=subprocess.DEVNULL)
+        sh("sleep", "0.34")
         time.sleep(1)
         # A bad file is refused, with where; the old rules still work.
         with open(rules, "w") as f:
@@ -295,6 +302,9 @@ def live(tmp):
         check(lineage_linked(a), "deep lineage: each names its parent")
 
     check_context(named)
+    pre = named("preload")
+    check(len(pre) == 1 and pre[0]["process"]["args"] == ["sleep", "0.33"],
+          f"preload: the exec with LD_PRELOAD alerted, not the one without ({len(pre)})")
 
     check(len(named("web-shell", ["curl", "--version", "--silent"])) == 1,
           "after the refused reload the old rules still alert")

@@ -3,6 +3,7 @@
  * examples/proccache-edr's matcher on a cache fed through the public ingest
  * API (no root): one row per rule, against a known lineage
  *   init <- nginx <- sh <- curl --password=hunter2 -o /tmp/x
+ * curl having LD_PRELOAD=/tmp/evil.so and PATH=/bin in its environment.
  * Each row says whether the rule matches curl's exec.
  */
 #include <criterion/criterion.h>
@@ -55,6 +56,11 @@ static const struct row rows[] = {
 	  "binary \"*/curl\" and flag setuid then alert", true },
 	{ "rule r when ancestor 2 binary \"*/nginx\" and arg -o and label 5 and "
 	  "binary \"*/curl\" and flag setgid then alert", false },
+	{ "rule r when env \"LD_PRELOAD=*\" then alert", true },
+	{ "rule r when env \"LD_LIBRARY_PATH=*\" then alert", false },
+	{ "rule r when env PATH=/bin then alert", true },
+	{ "rule r when env \"*=/tmp/*\" then alert", true },
+	{ "rule r when not env \"LD_PRELOAD=*\" then alert", false },
 	{ "rule r then alert", true },
 };
 
@@ -66,10 +72,13 @@ static struct proccache_key exec_ev(struct proccache *pc, uint32_t pid,
 				    size_t args_len, uint32_t uid, uint32_t euid,
 				    uint32_t flags)
 {
+	static const char curl_env[] = "LD_PRELOAD=/tmp/evil.so\0PATH=/bin";
+	bool curl = !strcmp(binary, "/usr/bin/curl");
 	PROCCACHE_OPTS(proccache_event, ev, .type = PROCCACHE_EVENT_EXEC,
 		       .pid = pid, .ktime = kt, .parent = parent,
 		       .binary = binary, .args = args, .args_len = args_len,
-		       .flags = flags);
+		       .flags = flags, .env = curl ? curl_env : NULL,
+		       .env_len = curl ? sizeof(curl_env) : 0);
 
 	ev.creds.uid = uid;
 	ev.creds.euid = euid;
@@ -89,7 +98,7 @@ ParameterizedTestParameters(edr_rules, match)
 ParameterizedTest(size_t *i, edr_rules, match)
 {
 	static const char curl_args[] = "curl\0--password=hunter2\0-o\0/tmp/x";
-	PROCCACHE_OPTS(proccache_opts, opts, .node_name = "t");
+	PROCCACHE_OPTS(proccache_opts, opts, .node_name = "t", .env_max = 256);
 	struct proccache *pc = proccache__new(&opts);
 	struct proccache_process *anc[EDR_LINEAGE_MAX_TEST];
 	struct proccache_process *curl;

@@ -482,6 +482,77 @@ Test(procfs_live, args_max_truncates)
 	free(exe);
 }
 
+/* A child exec'd with a known environment: environ is read inside the
+ * same read, only when asked, and cut at env_max. */
+Test(procfs_live, environment_when_asked)
+{
+	static const char known[] = "A=1\0TOKEN=s3cret\0" READY_ENV "=";
+	char *exe = self_exe();
+	struct pc_proc_info info;
+	pid_t pid;
+
+	cr_assert_eq(clearenv(), 0);
+	cr_assert_eq(setenv("A", "1", 1), 0);
+	cr_assert_eq(setenv("TOKEN", "s3cret", 1), 0);
+	pid = spawn_exec(exe, -1, child_argv, NULL);
+
+	/* Not asked: environ is not read. */
+	cr_assert_eq(pc_procfs_read(NULL, (uint32_t)pid, 0, &info), 0);
+	cr_expect_null(info.env);
+	cr_expect_eq(info.ev.env_len, 0);
+	pc_proc_info_release(&info);
+
+	cr_assert_eq(pc_procfs_read_env(NULL, (uint32_t)pid, 0, 4096, &info),
+		     0);
+	cr_assert_gt(info.env_len, sizeof(known) - 1);
+	cr_expect_eq(memcmp(info.env, known, sizeof(known) - 1), 0);
+	cr_expect_eq(info.env[info.env_len - 1], '\0');
+	cr_expect_eq(info.env[info.env_len], '\0');
+	cr_expect_eq(info.ev.env, info.env);
+	cr_expect_eq(info.ev.env_len, info.env_len);
+	cr_expect_eq(info.ev.flags & PROCCACHE_F_ENV_TRUNC, 0);
+	pc_proc_info_release(&info);
+
+	/* Larger than the cap: cut there, flagged. */
+	cr_assert_eq(pc_procfs_read_env(NULL, (uint32_t)pid, 0, 9, &info), 0);
+	cr_expect_eq(info.env_len, 9);
+	cr_expect_eq(memcmp(info.env, "A=1\0TOKEN", 9), 0);
+	cr_expect(info.ev.flags & PROCCACHE_F_ENV_TRUNC);
+	pc_proc_info_release(&info);
+
+	kill_child(pid);
+	free(exe);
+}
+
+/* The scan reads environments too when asked. */
+static int find_env_visit(struct pc_proc_info *info, void *userdata)
+{
+	pid_t *pid = userdata;
+
+	if (info->ev.pid == (uint32_t)*pid) {
+		cr_expect_not_null(info->env);
+		cr_expect(info->env && !strcmp(info->env, "PC_SCAN_ENV=yes"));
+		*pid = 0;
+	}
+	return 0;
+}
+
+Test(procfs_live, scan_reads_environment)
+{
+	char *exe = self_exe();
+	pid_t pid, seen;
+
+	cr_assert_eq(clearenv(), 0);
+	cr_assert_eq(setenv("PC_SCAN_ENV", "yes", 1), 0);
+	pid = spawn_exec(exe, -1, child_argv, NULL);
+	seen = pid;
+	cr_assert_gt(pc_procfs_scan_env(NULL, 0, 1024, find_env_visit, &seen),
+		     0);
+	cr_expect_eq(seen, 0, "the child was not visited");
+	kill_child(pid);
+	free(exe);
+}
+
 Test(procfs_live, fork_without_exec_is_not_execve)
 {
 	struct pc_proc_info self, child;

@@ -96,7 +96,7 @@ Test(procfs_reader, reads_what_a_one_off_read_reads)
 	wait_comm(pid, "sh");
 	cr_assert_eq(pc_procfs_reader_new(NULL, &r), 0);
 	cr_assert_eq(pc_procfs_read(NULL, (uint32_t)pid, 0, &a), 0);
-	cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, 0, 0, &b), 0);
+	cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, NULL, 0, &b), 0);
 	cr_expect_str_eq(b.binary, a.binary);
 	cr_expect_eq(b.args_len, a.args_len);
 	cr_expect_eq(memcmp(b.args, a.args, a.args_len), 0);
@@ -116,7 +116,7 @@ Test(procfs_reader, reads_what_a_one_off_read_reads)
 	pc_proc_info_release(&b);
 
 	/* the caller finds the parent itself */
-	cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, 0,
+	cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, NULL,
 					   PC_PROCFS_READ_NO_PARENT, &b), 0);
 	cr_expect_eq(b.ev.parent.pid, (uint32_t)getpid());
 	cr_expect_eq(b.ev.parent.ktime, 0);
@@ -129,7 +129,7 @@ Test(procfs_reader, reads_what_a_one_off_read_reads)
 	/* after an exec: the new image, same process */
 	cr_assert_eq(write(wfd, "\n", 1), 1);
 	wait_comm(pid, "sleep");
-	cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, 0, 0, &b), 0);
+	cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, NULL, 0, &b), 0);
 	cr_expect_str_eq(b.comm, "sleep");
 	cr_expect_eq(b.ev.start_time, a.ev.start_time);
 	cr_expect(memmem(b.args, b.args_len, "0.123", 6) != NULL);
@@ -138,7 +138,7 @@ Test(procfs_reader, reads_what_a_one_off_read_reads)
 
 	close(wfd);
 	reap(pid);
-	cr_expect_eq(pc_procfs_reader_read(r, (uint32_t)pid, 0, 0, &b), -ENOENT);
+	cr_expect_eq(pc_procfs_reader_read(r, (uint32_t)pid, NULL, 0, &b), -ENOENT);
 	cr_expect_eq(pc_procfs_reader_start_time(r, (uint32_t)pid, &start,
 						 NULL), -ENOENT);
 	pc_procfs_reader_free(r);
@@ -265,7 +265,8 @@ Test(procfs_reader, long_args_are_read_on_and_cut_exactly)
 	cr_assert_eq(pc_procfs_reader_new(NULL, &r), 0);
 	/* the image is in place once cmdline shows it whole */
 	for (int i = 0; i < 5000; i++) {
-		cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, 100000, 0,
+		cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid,
+						   &(struct pc_procfs_caps){ .args_max = 100000 }, 0,
 						   &info), 0);
 		if (info.args_len == want)
 			break;
@@ -278,7 +279,7 @@ Test(procfs_reader, long_args_are_read_on_and_cut_exactly)
 	cr_expect_not(info.ev.flags & PROCCACHE_F_ARGS_TRUNCATED);
 	pc_proc_info_release(&info);
 
-	cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, 0, 0, &info), 0);
+	cr_assert_eq(pc_procfs_reader_read(r, (uint32_t)pid, NULL, 0, &info), 0);
 	cr_expect_eq(info.args_len, PC_PROCFS_ARGS_DEFAULT);
 	cr_expect_eq(info.args[info.args_len], '\0');
 	cr_expect_eq(memcmp(info.args + sizeof(head), big,

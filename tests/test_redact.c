@@ -4,8 +4,8 @@
  * at creation replace secrets in an exec's (or an unparented clone's)
  * arguments before the cache stores them or a subscriber sees them.
  * Tetragon's redaction filters are the model (secrets in "--password=..."
- * style arguments); environment capture does not exist yet, so the
- * "TOKEN=..." form is tested as an argument (as `env TOKEN=... cmd` has it).
+ * style arguments). The "TOKEN=..." form is tested here as an argument (as
+ * `env TOKEN=... cmd` has it); environment values are in test_env.c.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>

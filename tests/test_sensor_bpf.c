@@ -600,7 +600,8 @@ Test(decoder, malformed_records_are_rejected)
 	cr_expect_eq(decode(0), -EBADMSG, "empty");
 	BAD("size field too big", rb.rec.hdr.size++);
 	BAD("size field too small", rb.rec.hdr.size--);
-	BAD("other version", rb.rec.hdr.version = 2);
+	BAD("other version", rb.rec.hdr.version = PC_REC_VERSION + 1);
+	BAD("env without env_max", rb.rec.env_size = 4);
 	BAD("unknown type", rb.rec.hdr.type = 9);
 	BAD("lengths do not add up", rb.rec.cwd_len++);
 	BAD("args beyond the limit", rb.rec.args_len = ARGS_MAX + 1);
@@ -624,6 +625,59 @@ Test(decoder, malformed_records_are_rejected)
 	rb.rec.hdr.size += PC_PATH_MAX + 1 - 13;
 	cr_expect_eq(decode(rb.rec.hdr.size), -EBADMSG, "binary longer than a path");
 #undef BAD
+}
+
+/* good_exec() with @env (its @env_size bytes in the process, @len in the
+ * record) after the args, decoded with an env_max of 16. */
+static size_t with_env(const char *env, uint32_t env_size, uint32_t len,
+		       uint32_t flags)
+{
+	size_t size = good_exec();
+
+	memcpy((char *)&rb + size, env, len);
+	rb.rec.env_size = env_size;
+	rb.rec.env_len = len;
+	rb.rec.flags |= flags;
+	rb.rec.hdr.size = (uint32_t)(size + len);
+	return rb.rec.hdr.size;
+}
+
+Test(decoder, environment)
+{
+	struct pc_bpf_decoder d = { .args_max = ARGS_MAX, .env_max = 16 };
+	struct proccache_event ev;
+	size_t size;
+
+	size = with_env("A=1\0TOKEN=x", 12, 12, 0);
+	cr_assert_eq(pc_bpf_decode(&d, &rb, size, &ev), 0);
+	cr_expect_eq(ev.env_len, 12);
+	cr_expect(memcmp(ev.env, "A=1\0TOKEN=x", 12) == 0);
+	cr_expect_eq(ev.args_len, 7, "the args end where the env begins");
+	cr_expect_not(ev.flags & PROCCACHE_F_ENV_TRUNC);
+
+	size = with_env("A=1\0LONG=xxxxxxx", 40, 16, PC_EXEC_F_ENV_TRUNC);
+	cr_assert_eq(pc_bpf_decode(&d, &rb, size, &ev), 0);
+	cr_expect_eq(ev.env_len, 16);
+	cr_expect(ev.flags & PROCCACHE_F_ENV_TRUNC);
+
+	size = with_env("", 40, 0, PC_EXEC_F_ENV_ERR);
+	cr_assert_eq(pc_bpf_decode(&d, &rb, size, &ev), 0);
+	cr_expect_eq(ev.env_len, 0);
+	cr_expect_null(ev.env);
+
+	/* Claims the programs cannot make. */
+	size = with_env("A=1", 40, 4, PC_EXEC_F_ENV_TRUNC);
+	cr_expect_eq(pc_bpf_decode(&d, &rb, size, &ev), -EBADMSG, "cut short of the cap");
+	size = with_env("A=1", 40, 4, 0);
+	cr_expect_eq(pc_bpf_decode(&d, &rb, size, &ev), -EBADMSG, "cut without the flag");
+	size = with_env("A=1", 4, 4, PC_EXEC_F_ENV_TRUNC);
+	cr_expect_eq(pc_bpf_decode(&d, &rb, size, &ev), -EBADMSG, "flag without a cut");
+	size = with_env("A=1", 4, 4, PC_EXEC_F_ENV_ERR);
+	cr_expect_eq(pc_bpf_decode(&d, &rb, size, &ev), -EBADMSG, "env despite a read error");
+	size = with_env("A=1", 4, 4, 0);
+	cr_expect_eq(pc_bpf_decode(&d, &rb, size - 1, &ev), -EBADMSG, "record cut short");
+	cr_expect_eq(pc_bpf_decode(&dec, &rb, size, &ev), -EBADMSG,
+		     "env from programs loaded without it");
 }
 
 Test(decoder, clone_and_exit_records)

@@ -369,6 +369,11 @@ static pid_t spawn_sleep_killed(int sig)
 	return pid;
 }
 
+/* Every process of the tree has these in its environment: the snoop
+ * keeps them only when asked (--env-max), TOKEN's value redacted
+ * (--redact), as tests/test_snoop.py checks. */
+#define ENV_SECRET "snoop-env-secret"
+
 static void run_tree(struct tree *t)
 {
 	char *echo_argv[] = { "echo", "a b", "q\"t", "\xff", NULL };
@@ -376,6 +381,8 @@ static void run_tree(struct tree *t)
 			    "exec /bin/echo \"a b\" 'q\"t' \"$(printf '\\377')\"",
 			    NULL };
 
+	cr_assert_eq(setenv("TOKEN", ENV_SECRET, 1), 0);
+	cr_assert_eq(setenv("PC_SNOOP_ENV", "visible", 1), 0);
 	t->echo = spawn_argv("/bin/echo", echo_argv);
 	wait_exit(t->echo, 0, 0);
 	t->sh_echo = spawn_argv("/bin/sh", sh_argv);
@@ -524,6 +531,25 @@ Test(snoop_tree, ecs_every_line_valid, .timeout = 180)
 	snoop_tree_check((const char *const[]){ "--format", "ecs", "--node-name",
 						NODE_NAME, NULL },
 			 "ecs", "ecs", "");
+}
+
+/* --env-max: the environment where each format has a place for it,
+ * TOKEN's value redacted (--redact), still strict. */
+Test(snoop_tree, ecs_env_vars_redacted, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "ecs", "--env-max",
+						"65536", "--redact", "TOKEN=*",
+						"--node-name", NODE_NAME, NULL },
+			 "ecs", "ecs", "--env");
+}
+
+Test(snoop_tree, tetragon_environment_variables_redacted, .timeout = 180)
+{
+	snoop_tree_check((const char *const[]){ "--format", "tetragon",
+						"--env-max", "65536", "--redact",
+						"TOKEN=*", "--node-name",
+						NODE_NAME, NULL },
+			 "tetragon", "tetragon", "--env");
 }
 
 Test(snoop_tree, table_shows_exec_and_exits, .timeout = 180)

@@ -9,6 +9,12 @@ when every check holds, else print each failure and exit 1.
         --forker PID --echo PID --sh-echo PID --exit3 PID --killed PID
         --killed-io PID --killed-rt PID --nobody PID
         --echo-binary PATH --sh-binary PATH [--ancestors] [--clone-flag-only]
+        [--env]
+
+--env: the snoop ran with --env-max and --redact 'TOKEN=*' while the tree
+had TOKEN=<ENV_SECRET> in its environment: the echo's exec carries its
+environment with TOKEN's value redacted, and the secret is nowhere in the
+output. Without it no line may carry an environment (off by default).
 
 --clone-flag-only checks just Tetragon's `clone` flag on the first exec after
 a fork, which the ingest sets (PROCCACHE_F_EXEC_AFTER_CLONE); it is its own
@@ -26,6 +32,9 @@ WANT_ARGS = ["a b", 'q"t', "\u00ff"]
 WANT_ARGUMENTS = ' "a b" q"t \u00ff'
 # The invalid byte 0xff as the snoop escapes it on the wire.
 WANT_RAW_ARG = b'q\\"t \\u00ff'
+
+# The value of TOKEN in the tree's environment (tests/test_snoop.c).
+ENV_SECRET = b"snoop-env-secret"
 
 failures = []
 
@@ -293,6 +302,31 @@ def check_ecs(args, events):
                   (pid, ends[0]["process"].get("exit_code"), code))
 
 
+def env_of(fmt, events, args):
+    """The echo's exec environment as "NAME=value" strings, or None."""
+    if fmt == "ecs":
+        docs = docs_of(events, "exec", args.echo, args.echo_binary)
+        return docs[0]["process"].get("env_vars") if len(docs) == 1 else None
+    found = bodies(events, "process_exec", args.echo, args.echo_binary)
+    if len(found) != 1 or "environment_variables" not in found[0]["process"]:
+        return None
+    return [e["Key"] + "=" + e.get("Value", "")
+            for e in found[0]["process"]["environment_variables"]]
+
+
+def check_env(args, events, raws):
+    fmt = "ecs" if args.format == "ecs" else "tetragon"
+    key = b'"env_vars"' if fmt == "ecs" else b'"environment_variables"'
+    check(not any(ENV_SECRET in r for r in raws), "TOKEN's value reached the output")
+    if not args.env:
+        check(not any(key in r for r in raws), "an environment without --env-max")
+        return
+    env = env_of(fmt, events, args)
+    if check(env is not None, "echo: no environment"):
+        check("TOKEN=***" in env, "echo: no redacted TOKEN in %r" % env[:20])
+        check("PC_SNOOP_ENV=visible" in env, "echo: PC_SNOOP_ENV missing from %r" % env[:20])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("path")
@@ -305,6 +339,7 @@ def main():
     ap.add_argument("--node-name", required=True)
     ap.add_argument("--ancestors", action="store_true")
     ap.add_argument("--clone-flag-only", action="store_true")
+    ap.add_argument("--env", action="store_true")
     args = ap.parse_args()
 
     events, raws = load(args.path)
@@ -314,6 +349,8 @@ def main():
         check_ecs(args, events)
     else:
         check_tetragon(args, events, raws, args.format == "tetragon-ext")
+    if not args.clone_flag_only:
+        check_env(args, events, raws)
 
     for f in failures[:50]:
         print("test_snoop.py: " + f, file=sys.stderr)

@@ -34,6 +34,9 @@ struct options {
 	uint64_t exec_clear_labels;
 	const char *redact[REDACT_MAX + 1];
 	size_t n_redact;
+	size_t env_max;
+	const char *env_vars[REDACT_MAX + 1];
+	size_t n_env_vars;
 };
 
 static void usage(FILE *f)
@@ -46,7 +49,11 @@ static void usage(FILE *f)
 		"  --check               parse the rules file, report, and exit\n"
 		"  --backend KIND        auto (default), bpf or netlink\n"
 		"  --exec-clear-labels N labels (a 64-bit mask) an exec does not pass on\n"
-		"  --redact PATTERN      redact arguments (\"--password=*\", \"-p *\"); repeatable\n"
+		"  --redact PATTERN      redact arguments (\"--password=*\", \"-p *\") and\n"
+		"                        environment values (\"TOKEN=*\"); repeatable\n"
+		"  --env-max N           bytes of environment captured per exec, for env\n"
+		"                        conditions (default 0: none; at most 65536)\n"
+		"  --env-var NAME        keep only these variables (e.g. LD_PRELOAD); repeatable\n"
 		"  -h, --help            show this help and exit\n"
 		"\n"
 		"Writes \"ready\" to stderr once the sensor runs; SIGINT or SIGTERM\n"
@@ -55,13 +62,16 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_RULES = 256, OPT_CHECK, OPT_BACKEND, OPT_CLEAR, OPT_REDACT };
+	enum { OPT_RULES = 256, OPT_CHECK, OPT_BACKEND, OPT_CLEAR, OPT_REDACT,
+	       OPT_ENV_MAX, OPT_ENV_VAR };
 	static const struct option longopts[] = {
 		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
 		{ "exec-clear-labels", required_argument, NULL, OPT_CLEAR },
 		{ "redact", required_argument, NULL, OPT_REDACT },
+		{ "env-max", required_argument, NULL, OPT_ENV_MAX },
+		{ "env-var", required_argument, NULL, OPT_ENV_VAR },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -103,6 +113,24 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return EXIT_USAGE;
 			}
 			o->redact[o->n_redact++] = optarg;
+			break;
+		case OPT_ENV_MAX:
+			errno = 0;
+			o->env_max = strtoull(optarg, &end, 10);
+			if (errno || *end || *optarg < '0' || *optarg > '9' ||
+			    o->env_max > PROCCACHE_ENV_MAX_LIMIT) {
+				fprintf(stderr, "proccache-edr: bad --env-max '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_ENV_VAR:
+			if (o->n_env_vars == REDACT_MAX) {
+				fprintf(stderr, "proccache-edr: at most %d --env-var\n",
+					REDACT_MAX);
+				return EXIT_USAGE;
+			}
+			o->env_vars[o->n_env_vars++] = optarg;
 			break;
 		case 'h':
 			return -1;
@@ -214,7 +242,9 @@ static int run(const struct options *o, int sig_fd)
 {
 	PROCCACHE_OPTS(proccache_opts, copts,
 		       .exec_clear_labels = o->exec_clear_labels,
-		       .redact = o->n_redact ? o->redact : NULL);
+		       .redact = o->n_redact ? o->redact : NULL,
+		       .env_max = o->env_max,
+		       .env_vars = o->n_env_vars ? o->env_vars : NULL);
 	PROCCACHE_OPTS(proccache_sensor_opts, sopts, .backend = o->backend);
 	struct edr e = { .out = stdout };
 	int err = 1, ret;

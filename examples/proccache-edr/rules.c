@@ -215,6 +215,10 @@ static int cond(struct line *l, struct cond *c, uint32_t *max_depth)
 		c->kind = COND_ARG;
 		return glob(l, c);
 	}
+	if (!strcmp(t->text, "env")) {
+		c->kind = COND_ENV;
+		return glob(l, c);
+	}
 	if (!strcmp(t->text, "uid") || !strcmp(t->text, "euid")) {
 		c->kind = t->text[0] == 'u' ? COND_UID : COND_EUID;
 		return number(l, 0, UINT32_MAX - 1, &c->num);
@@ -268,6 +272,7 @@ static int cost(const struct cond *c)
 	case COND_BINARY:
 		return 1;
 	case COND_ARG:
+	case COND_ENV:
 		return 2;
 	case COND_ANCESTOR:
 		return 3;
@@ -484,6 +489,24 @@ static bool any_arg(const struct proccache_process *p, const struct cond *c)
 	return false;
 }
 
+/* The environment is there only with --env-max (proccache_opts.env_max). */
+static bool any_env(const struct proccache_process *p, const struct cond *c)
+{
+	size_t len, i = 0;
+	const char *env = proccache_process__env(p, &len);
+
+	while (i < len) {
+		size_t vlen = strnlen(env + i, len - i);
+
+		/* fnmatch() needs a C string: a cut last variable is one, the
+		 * library keeps a NUL after the environment. */
+		if (glob_match(c, env + i, vlen))
+			return true;
+		i += vlen + 1;
+	}
+	return false;
+}
+
 static bool is_memfd(const struct proccache_process *p)
 {
 	const char *b = proccache_process__binary(p);
@@ -521,6 +544,8 @@ static bool holds(const struct cond *c, struct subject *s)
 		return binary_match(c, p);
 	case COND_ARG:
 		return any_arg(p, c);
+	case COND_ENV:
+		return any_env(p, c);
 	case COND_UID:
 		return proccache_process__cred(p, PROCCACHE_CRED_UID) == c->num;
 	case COND_EUID:

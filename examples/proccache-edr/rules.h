@@ -19,6 +19,7 @@
 enum cond_kind {
 	COND_BINARY,   /* binary GLOB */
 	COND_ARG,      /* arg GLOB: any argument after argv[0] */
+	COND_ENV,      /* env GLOB: any "NAME=value" of the captured environment */
 	COND_UID,      /* uid N */
 	COND_EUID,     /* euid N */
 	COND_FLAG,     /* flag NAME */

@@ -270,6 +270,20 @@ bool snoop_next_arg(const struct proccache_process *p, bool from_argv0,
 	return true;
 }
 
+bool snoop_next_env(const struct proccache_process *p, size_t *off,
+		    const char **var, size_t *len)
+{
+	size_t env_len;
+	const char *env = proccache_process__env(p, &env_len);
+
+	if (*off >= env_len)
+		return false;
+	*var = env + *off;
+	*len = strnlen(*var, env_len - *off);
+	*off += *len + 1;
+	return true;
+}
+
 bool snoop_user_name(struct snoop *s, uint32_t uid, char *buf, size_t len)
 {
 	return s->users && proccache_users__user_name(s->users, uid, buf, len) >= 0;

@@ -211,6 +211,25 @@ static int ecs_args(struct snoop *s, const struct proccache_process *p)
 	return 0;
 }
 
+/* process.env_vars (ECS 8.5+: an array of "NAME=value" keywords), only
+ * when an environment was captured (--env-max); the process itself only:
+ * ECS has no parent.env_vars. */
+static void ecs_env_vars(struct snoop *s, const struct proccache_process *p)
+{
+	const char *var;
+	size_t off = 0, n;
+	bool open = false;
+
+	while (snoop_next_env(p, &off, &var, &n)) {
+		if (!open)
+			jw_array_begin(&s->jw, "env_vars");
+		open = true;
+		jw_string_n(&s->jw, NULL, var, n);
+	}
+	if (open)
+		jw_array_end(&s->jw);
+}
+
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -415,8 +434,10 @@ int snoop_ecs_event(struct snoop *s, const struct proccache_event *ev,
 	ecs_host(s);
 	jw_object_begin(&s->jw, "process");
 	err = ecs_process_fields(s, p);
-	if (!err)
+	if (!err) {
 		ecs_context(s, p);
+		ecs_env_vars(s, p);
+	}
 	if (!err && parent) {
 		jw_object_begin(&s->jw, "parent");
 		err = ecs_process_fields(s, parent);

@@ -23,6 +23,8 @@
 #include "snoop.h"
 
 #define EXIT_USAGE 2
+/* --redact patterns a command line may give. */
+#define SNOOP_REDACT_MAX 16
 
 struct options {
 	enum snoop_format format;
@@ -33,6 +35,9 @@ struct options {
 	const char *node_name;
 	const char *proc_prefix;
 	size_t args_max;
+	size_t env_max;
+	const char *redact[SNOOP_REDACT_MAX + 1]; /* NULL terminated */
+	size_t nredact;
 };
 
 static void usage(FILE *f)
@@ -52,6 +57,11 @@ static void usage(FILE *f)
 		"  --node-name NAME    node name in exec IDs (default: the host name)\n"
 		"  --proc-prefix DIR   host /proc mount, for use in a container (default: /proc)\n"
 		"  --args-max N        bytes of arguments captured per exec (default: 32768)\n"
+		"  --env-max N         bytes of environment captured per exec (default: 0,\n"
+		"                      none; at most 65536): process.env_vars in ecs,\n"
+		"                      environment_variables in tetragon\n"
+		"  --redact PATTERN    replace secrets in arguments and environment values:\n"
+		"                      \"PREFIX*\" or \"NAME *\" (docs/redaction.md); repeatable\n"
 		"  --verbose           also print the library's debug messages\n"
 		"  -h, --help          show this help and exit\n"
 		"\n"
@@ -105,7 +115,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_JSON = 256, OPT_ANCESTORS, OPT_BACKEND, OPT_NODE_NAME,
 	       OPT_PROC_PREFIX, OPT_ARGS_MAX, OPT_VERBOSE, OPT_FORMAT,
-	       OPT_EXTENSIONS };
+	       OPT_EXTENSIONS, OPT_ENV_MAX, OPT_REDACT };
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "format", required_argument, NULL, OPT_FORMAT },
@@ -115,6 +125,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "node-name", required_argument, NULL, OPT_NODE_NAME },
 		{ "proc-prefix", required_argument, NULL, OPT_PROC_PREFIX },
 		{ "args-max", required_argument, NULL, OPT_ARGS_MAX },
+		{ "env-max", required_argument, NULL, OPT_ENV_MAX },
+		{ "redact", required_argument, NULL, OPT_REDACT },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -158,6 +170,22 @@ static int parse_args(int argc, char **argv, struct options *o)
 					optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case OPT_ENV_MAX:
+			if (!parse_size(optarg, &o->env_max) ||
+			    o->env_max > PROCCACHE_ENV_MAX_LIMIT) {
+				fprintf(stderr, "proccache-snoop: --env-max needs a byte count from 1 to %u, not '%s'\n",
+					PROCCACHE_ENV_MAX_LIMIT, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_REDACT:
+			if (o->nredact == SNOOP_REDACT_MAX) {
+				fprintf(stderr, "proccache-snoop: at most %d --redact patterns\n",
+					SNOOP_REDACT_MAX);
+				return EXIT_USAGE;
+			}
+			o->redact[o->nredact++] = optarg;
 			break;
 		case OPT_VERBOSE:
 			o->verbose = true;
@@ -317,7 +345,9 @@ static int drain(struct proccache *pc)
 
 static int run(const struct options *o, int sig_fd)
 {
-	PROCCACHE_OPTS(proccache_opts, copts, .node_name = o->node_name);
+	PROCCACHE_OPTS(proccache_opts, copts, .node_name = o->node_name,
+		       .env_max = o->env_max,
+		       .redact = o->nredact ? o->redact : NULL);
 	struct snoop s = {
 		.out = stdout,
 		.format = o->format,

@@ -109,6 +109,10 @@ char *snoop_arguments(const struct proccache_process *p);
  * Returns false when there is none left. Start with *off = 0. */
 bool snoop_next_arg(const struct proccache_process *p, bool from_argv0,
 		    size_t *off, const char **arg, size_t *len);
+/** Each "NAME=value" of @p's captured environment in turn, as
+ * snoop_next_arg(); none unless the cache keeps environments (--env-max). */
+bool snoop_next_env(const struct proccache_process *p, size_t *off,
+		    const char **var, size_t *len);
 /** The name of user @uid (group @gid) into @buf; false when not known
  * (yet): the caller leaves it out. Never blocks. */
 bool snoop_user_name(struct snoop *s, uint32_t uid, char *buf, size_t len);

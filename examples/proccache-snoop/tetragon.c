@@ -267,6 +267,30 @@ static void json_args_array(struct snoop *s, const struct proccache_process *p)
 		jw_array_end(&s->jw);
 }
 
+/* Process.environment_variables (repeated EnvVar { Key, Value }), only
+ * when an environment was captured (--env-max). A string without '=' is
+ * a Key with no Value. */
+static void json_env(struct snoop *s, const struct proccache_process *p)
+{
+	const char *var, *eq;
+	size_t off = 0, n;
+	bool open = false;
+
+	while (snoop_next_env(p, &off, &var, &n)) {
+		if (!open)
+			jw_array_begin(&s->jw, "environment_variables");
+		open = true;
+		eq = memchr(var, '=', n);
+		jw_object_begin(&s->jw, NULL);
+		jw_string_n(&s->jw, "Key", var, eq ? (size_t)(eq - var) : n);
+		if (eq && eq + 1 < var + n)
+			jw_string_n(&s->jw, "Value", eq + 1, n - (size_t)(eq + 1 - var));
+		jw_object_end(&s->jw);
+	}
+	if (open)
+		jw_array_end(&s->jw);
+}
+
 struct process_ctx {
 	const char *parent_exec_id; /* NULL: none */
 	bool in_init_tree;
@@ -313,6 +337,7 @@ static void json_process(struct snoop *s, const char *key,
 		json_binary_properties(s, p);
 	json_user(s, p);
 	jw_bool(&s->jw, "in_init_tree", c->in_init_tree);
+	json_env(s, p);
 	if (s->extensions)
 		json_args_array(s, p);
 	jw_object_end(&s->jw);

@@ -144,6 +144,8 @@ enum proccache_flags {
 	PROCCACHE_F_VANISHED = 1u << 12,      /**< gone before /proc could be read */
 	PROCCACHE_F_EXEC_AFTER_CLONE = 1u << 13, /**< first exec after a clone (Tetragon's "clone" on an exec) */
 	PROCCACHE_F_ARGS_REDACTED = 1u << 14, /**< secrets in args replaced (proccache_opts.redact) */
+	PROCCACHE_F_ENV_TRUNC = 1u << 15,     /**< environment cut at proccache_opts.env_max (since 1.2) */
+	PROCCACHE_F_ENV_REDACTED = 1u << 16,  /**< secrets in environment values replaced (since 1.2) */
 };
 
 /** @brief Life state of an entry. */
@@ -252,6 +254,14 @@ proccache_process__binary(const struct proccache_process *p);
  */
 PROCCACHE_API const char *
 proccache_process__args(const struct proccache_process *p, size_t *ret_len);
+/**
+ * @brief Environment at exec ("NAME=value" strings, each NUL terminated, the
+ * last one possibly cut), when the cache captures it (proccache_opts.env_max;
+ * docs/environment.md), filtered and redacted. @p ret_len receives the byte
+ * count: 0 when nothing was captured. Never NULL. Since 1.2.
+ */
+PROCCACHE_API const char *
+proccache_process__env(const struct proccache_process *p, size_t *ret_len);
 /** @brief Working directory at exec; "" if unknown. Never NULL. */
 PROCCACHE_API const char *proccache_process__cwd(const struct proccache_process *p);
 /** @brief One credential; (uint32_t)-1 for an invalid @p which. */
@@ -414,8 +424,22 @@ struct proccache_opts {
 	 *  "-p *", "TOKEN=*"; docs/redaction.md); NULL = none. A malformed
 	 *  pattern fails creation with EINVAL. */
 	const char *const *redact;
+	/** Environment capture (since 1.2; docs/environment.md): bytes of
+	 *  environment kept per exec, at most PROCCACHE_ENV_MAX_LIMIT; 0 =
+	 *  none is captured or stored (the default). Sensors read at most
+	 *  this much; longer ones are cut and flagged PROCCACHE_F_ENV_TRUNC
+	 *  (redaction after the cut may lengthen a value to "***"). */
+	size_t env_max;
+	/** Names of the variables to keep ("LD_PRELOAD", "PATH"), NULL
+	 *  terminated, copied; NULL = every variable. Applied after the cut
+	 *  at env_max. A name that is empty or holds '=' fails creation with
+	 *  EINVAL. Since 1.2. */
+	const char *const *env_vars;
 	size_t : 0;
 };
+
+/** @brief Ceiling of proccache_opts.env_max (64 KiB). */
+#define PROCCACHE_ENV_MAX_LIMIT (64u * 1024)
 
 /**
  * @brief Create a cache. Needs no privileges and starts no sensor.
@@ -749,6 +773,11 @@ struct proccache_event {
 	 *  PROCCACHE_TTY_MAJOR()); 0 = none. */
 	uint32_t tty;
 	uint32_t pad3;
+	/** exec (and clone) payload, since 1.2: the environment, NUL
+	 *  separated like args; env_len bytes. Kept only when the cache
+	 *  captures environments (proccache_opts.env_max), cut at that. */
+	const char *env;
+	size_t env_len;
 	size_t : 0;
 };
 

@@ -21,6 +21,11 @@
  * epoll loop on proccache__sensor_fd() that consumes as soon as it is
  * woken. Monitors are interleaved over PROCCACHE_BENCH_ROUNDS rounds
  * (default 3); the tables show medians. Needs root; skips otherwise.
+ *
+ * "proccache, env capture" is the library thread again with
+ * proccache_opts.env_max = PROCCACHE_BENCH_ENV_MAX (default 4096): the cost
+ * of reading each exec's environment (the storm's, the benchmark's own
+ * environment, whose size is printed) against the same run without it.
  */
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
@@ -438,9 +443,11 @@ static uint64_t host_loop(struct proccache *pc, int stop_fd)
 
 /* Runs the sensor until SIGTERM, then writes one result line to @path:
  * events lost cpu_ns wakeups exec_p50 exec_p99 clone_p50 clone_p99. */
-static int lib_monitor_main(enum drive drive, int ready_fd, const char *path)
+static int lib_monitor_main(enum drive drive, size_t env_max, int ready_fd,
+			    const char *path)
 {
 	PROCCACHE_OPTS(proccache_sensor_opts, opts, .backend = PROCCACHE_BACKEND_BPF);
+	PROCCACHE_OPTS(proccache_opts, copts, .env_max = env_max);
 	PROCCACHE_OPTS(proccache_sensor_stats, st0);
 	PROCCACHE_OPTS(proccache_sensor_stats, st1);
 	struct lib_monitor m = { 0 };
@@ -455,7 +462,7 @@ static int lib_monitor_main(enum drive drive, int ready_fd, const char *path)
 	sigaddset(&term, SIGTERM);
 	sigprocmask(SIG_BLOCK, &term, NULL);
 	stop_fd = signalfd(-1, &term, SFD_CLOEXEC);
-	pc = proccache__new(NULL);
+	pc = proccache__new(&copts);
 	if (!pc || stop_fd < 0)
 		return 1;
 	err = proccache__sensor_start(pc, &opts);
@@ -508,14 +515,21 @@ static int lib_monitor_main(enum drive drive, int ready_fd, const char *path)
 
 /* ---- results ------------------------------------------------------------ */
 
-enum monitor_kind { MON_NONE, MON_PROBE, MON_THREAD, MON_LOOP, MON_EXECSNOOP,
-		    MON_FORKSTAT, MON_COUNT };
+enum monitor_kind { MON_NONE, MON_PROBE, MON_THREAD, MON_LOOP, MON_ENV,
+		    MON_EXECSNOOP, MON_FORKSTAT, MON_COUNT };
+
+/* The library's own monitors. */
+static bool is_lib(enum monitor_kind k)
+{
+	return k == MON_THREAD || k == MON_LOOP || k == MON_ENV;
+}
 
 static const char *const mon_names[MON_COUNT] = {
 	[MON_NONE] = "no monitor",
 	[MON_PROBE] = "bare steps",
 	[MON_THREAD] = "proccache, library thread",
 	[MON_LOOP] = "proccache, host epoll loop",
+	[MON_ENV] = "proccache, env capture",
 	[MON_EXECSNOOP] = "execsnoop (libbpf-tools)",
 	[MON_FORKSTAT] = "forkstat (netlink)",
 };
@@ -602,7 +616,7 @@ struct running {
 	uint64_t cpu0;
 };
 
-static int start_lib(enum drive drive, struct running *r)
+static int start_lib(enum drive drive, size_t env_max, struct running *r)
 {
 	int ready[2];
 	char c;
@@ -617,7 +631,7 @@ static int start_lib(enum drive drive, struct running *r)
 	if (r->pid == 0) {
 		die_with_parent();
 		close(ready[0]);
-		_exit(lib_monitor_main(drive, ready[1], r->out));
+		_exit(lib_monitor_main(drive, env_max, ready[1], r->out));
 	}
 	close(ready[1]);
 	/* a failed start closes the pipe without a byte */
@@ -826,7 +840,11 @@ static void measure(enum monitor_kind kind, uint32_t execs, struct result *res)
 		return;
 	case MON_THREAD:
 	case MON_LOOP:
-		err = start_lib(kind == MON_THREAD ? DRIVE_THREAD : DRIVE_LOOP, &r);
+		err = start_lib(kind == MON_THREAD ? DRIVE_THREAD : DRIVE_LOOP, 0, &r);
+		break;
+	case MON_ENV:
+		err = start_lib(DRIVE_THREAD,
+				(size_t)bench_env("PROCCACHE_BENCH_ENV_MAX", 4096), &r);
 		break;
 	case MON_EXECSNOOP:
 		if (access(EXECSNOOP, X_OK))
@@ -873,6 +891,7 @@ static void measure(enum monitor_kind kind, uint32_t execs, struct result *res)
 	switch (kind) {
 	case MON_THREAD:
 	case MON_LOOP:
+	case MON_ENV:
 		stop_child(r.pid, SIGTERM);
 		/* the monitor's own accounting: rusage from ready to its
 		 * drained stop, and the events it handled in that time */
@@ -933,7 +952,8 @@ static void cell(char *buf, size_t len, double v, double scale, const char *fmt)
 
 static void print_bpf_table(void)
 {
-	static const enum monitor_kind rows[] = { MON_THREAD, MON_LOOP, MON_EXECSNOOP };
+	static const enum monitor_kind rows[] = { MON_THREAD, MON_LOOP, MON_ENV,
+						  MON_EXECSNOOP };
 	double ours = MED(MON_THREAD, exec_ns);
 	char e[32], f[32], x[32];
 
@@ -970,7 +990,7 @@ static void print_bpf_table(void)
 static void print_consumer_table(void)
 {
 	static const enum monitor_kind rows[] = { MON_NONE, MON_THREAD, MON_LOOP,
-						  MON_EXECSNOOP, MON_FORKSTAT };
+						  MON_ENV, MON_EXECSNOOP, MON_FORKSTAT };
 	double ours = MED(MON_THREAD, cpu_ns) / MED(MON_THREAD, events);
 
 	printf("\nConsumer process: CPU (user+sys) per event it handled, median of %zu rounds\n",
@@ -995,13 +1015,13 @@ static void print_consumer_table(void)
 			continue;
 		}
 		cell(evs, sizeof(evs), ev, 1, "%.0f");
-		cell(lost, sizeof(lost), k <= MON_LOOP ? MED(k, lost) : -1, 1, "%.0f");
+		cell(lost, sizeof(lost), is_lib(k) ? MED(k, lost) : -1, 1, "%.0f");
 		cell(cpus, sizeof(cpus), cpu, 1e6, "%.1f");
 		cell(per, sizeof(per), ev > 0 ? cpu / ev : -1, 1, "%.0f");
 		if (ev > 0 && ours > 0 && ran(MON_THREAD))
 			snprintf(ratio, sizeof(ratio), "%.2fx", cpu / ev / ours);
 		cell(wk, sizeof(wk), k == MON_LOOP ? MED(k, wakeups) : -1, 1, "%.0f");
-		if (k <= MON_LOOP) {
+		if (is_lib(k)) {
 			snprintf(le, sizeof(le), "%.0f/%.0f us", MED(k, lat_exec50) / 1e3,
 				 MED(k, lat_exec99) / 1e3);
 			snprintf(lc, sizeof(lc), "%.0f/%.0f us", MED(k, lat_clone50) / 1e3,
@@ -1098,12 +1118,12 @@ static void print_targets(void)
 /* ---- main --------------------------------------------------------------- */
 
 /* PROCCACHE_BENCH_ONLY: a comma-separated subset of none, probe, thread,
- * loop, execsnoop, forkstat. */
+ * loop, env, execsnoop, forkstat. */
 static bool selected(enum monitor_kind k)
 {
 	static const char *const keys[MON_COUNT] = {
 		[MON_NONE] = "none", [MON_PROBE] = "probe", [MON_THREAD] = "thread",
-		[MON_LOOP] = "loop", [MON_EXECSNOOP] = "execsnoop",
+		[MON_LOOP] = "loop", [MON_ENV] = "env", [MON_EXECSNOOP] = "execsnoop",
 		[MON_FORKSTAT] = "forkstat",
 	};
 	const char *only = getenv("PROCCACHE_BENCH_ONLY");
@@ -1131,7 +1151,7 @@ static void ensure_tracefs(void)
 static int run(void)
 {
 	uint32_t execs = (uint32_t)bench_env("PROCCACHE_BENCH_EXECS", 6000);
-	static const enum monitor_kind order[] = { MON_NONE, MON_THREAD, MON_LOOP,
+	static const enum monitor_kind order[] = { MON_NONE, MON_THREAD, MON_ENV, MON_LOOP,
 						   MON_EXECSNOOP, MON_FORKSTAT,
 						   MON_PROBE };
 
@@ -1146,6 +1166,14 @@ static int run(void)
 	       "2 workers), once per monitor per round, %zu rounds; kernel.bpf_stats_enabled=1\n",
 	       execs, nrounds);
 	bench_print_machine();
+	{
+		size_t env_bytes = 0;
+
+		for (char **e = environ; *e; e++)
+			env_bytes += strlen(*e) + 1;
+		printf("each exec's environment: %zu bytes; env capture monitor: env_max %.0f\n",
+		       env_bytes, bench_env("PROCCACHE_BENCH_ENV_MAX", 4096));
+	}
 	fflush(stdout);
 	for (size_t round = 0; round < nrounds; round++) {
 		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {

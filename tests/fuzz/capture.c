@@ -5,7 +5,10 @@
  *   capture bpf DIR N       N BPF ring records of the sensor's programs
  *   capture netlink DIR N   N proc connector datagrams
  *
- * while it runs a few fork/exec/exit rounds of /bin/sh -c true. BPF: the
+ * while it runs a few fork/exec/exit rounds of /bin/sh -c true, with a
+ * small known environment (the cache keeps environments, so exec records
+ * carry it). Only the records of those rounds are kept: nothing of the
+ * other processes of the machine (their environments) is written. BPF: the
  * library's BPF sensor is started through the public API and this tool
  * reads its ring itself (the sensor is never consumed), so the records
  * are exactly what the programs wrote. Each record is written to
@@ -15,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
@@ -25,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "proccache/proccache.h"
 
 static const char *out_dir;
@@ -43,29 +48,56 @@ static void save(const char *kind, const void *data, size_t len)
 	}
 }
 
+/* The rounds' processes: the only ones whose records are kept. */
+#define MAX_ROUNDS 100
+static pid_t ours[MAX_ROUNDS];
+static int nours;
+
 static void churn(void)
 {
+	static char *const envp[] = { "PATH=/usr/bin:/bin", "TOKEN=seed", NULL };
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		execl("/bin/sh", "sh", "-c", "true; exit 3", (char *)NULL);
+		execle("/bin/sh", "sh", "-c", "true; exit 3", (char *)NULL, envp);
 		_exit(127);
 	}
+	if (pid > 0 && nours < MAX_ROUNDS)
+		ours[nours++] = pid;
 	waitpid(pid, NULL, 0);
+}
+
+static bool is_ours(const void *data, size_t len)
+{
+	/* Every record type has its pid right after the 8-byte header
+	 * (struct pc_rec_hdr, bpf/events.h). */
+	const size_t hdr = 8;
+	uint32_t pid;
+
+	if (len < hdr + sizeof(pid))
+		return false;
+	memcpy(&pid, (const char *)data + hdr, sizeof(pid));
+	for (int i = 0; i < nours; i++)
+		if ((uint32_t)ours[i] == pid)
+			return true;
+	return false;
 }
 
 static int on_record(void *ctx, void *data, size_t len)
 {
-	if (saved < wanted)
+	if (saved < wanted && is_ours(data, len))
 		save("bpf", data, len);
 	return 0;
 }
 
+/* The newest ring named pc_events: the sensor just started. Other
+ * sensors of the machine (other test runs, other versions) have older
+ * ones. */
 static int ring_fd(void)
 {
 	struct bpf_map_info info;
 	uint32_t id = 0, len;
-	int fd;
+	int fd, best = -ENOENT;
 
 	while (!bpf_map_get_next_id(id, &id)) {
 		fd = bpf_map_get_fd_by_id(id);
@@ -74,18 +106,23 @@ static int ring_fd(void)
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
-		    !strcmp(info.name, "pc_events"))
-			return fd;
+		    !strcmp(info.name, "pc_events")) {
+			if (best >= 0)
+				close(best);
+			best = fd;
+			continue;
+		}
 		close(fd);
 	}
-	return -ENOENT;
+	return best;
 }
 
 static int capture_bpf(void)
 {
 	PROCCACHE_OPTS(proccache_sensor_opts, opts,
 		       .backend = PROCCACHE_BACKEND_BPF);
-	struct proccache *pc = proccache__new(NULL);
+	PROCCACHE_OPTS(proccache_opts, copts, .env_max = FUZZ_ENV_MAX);
+	struct proccache *pc = proccache__new(&copts);
 	struct ring_buffer *rb;
 	int fd, rounds;
 
@@ -99,7 +136,7 @@ static int capture_bpf(void)
 		fprintf(stderr, "cannot open the sensor's ring\n");
 		return 1;
 	}
-	for (rounds = 0; saved < wanted && rounds < 100; rounds++) {
+	for (rounds = 0; saved < wanted && rounds < MAX_ROUNDS; rounds++) {
 		churn();
 		ring_buffer__poll(rb, 100);
 	}

@@ -18,6 +18,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* env_max of the BPF records captured as seeds (capture.c) and of the
+ * decoder that replays them (fuzz_bpf_record.c). */
+#define FUZZ_ENV_MAX 4096
+
 #define FUZZ_CHECK(cond)                                                       \
 	do {                                                                   \
 		if (!(cond)) {                                                 \

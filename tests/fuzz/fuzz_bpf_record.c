@@ -2,15 +2,16 @@
 /*
  * The BPF sensor's ring record decoder (pc_bpf_decode, lib/sensor_bpf.c):
  * the input is one ring sample. A record the decoder accepts must give an
- * event whose strings end inside the decoder's buffers and whose args lie
- * inside the record.
+ * event whose strings end inside the decoder's buffers and whose args and
+ * environment lie inside the record, the environment after the args.
  */
 #include <string.h>
 
 #include "fuzz.h"
 #include "sensor_bpf.h"
 
-static struct pc_bpf_decoder dec = { .args_max = PC_ARGS_DEFAULT };
+static struct pc_bpf_decoder dec = { .args_max = PC_ARGS_DEFAULT,
+				      .env_max = FUZZ_ENV_MAX };
 
 static void check_string(const char *s, const char *buf, size_t len)
 {
@@ -42,6 +43,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   ((const uint8_t *)ev.args >= rec &&
 				    (const uint8_t *)ev.args + ev.args_len <=
 					    rec + size));
+			FUZZ_CHECK(ev.env_len <= dec.env_max);
+			FUZZ_CHECK(!ev.env_len ||
+				   ((const uint8_t *)ev.env >= rec &&
+				    (const uint8_t *)ev.env + ev.env_len <=
+					    rec + size &&
+				    (!ev.args_len || ev.env == ev.args + ev.args_len)));
 			FUZZ_CHECK(proccache_args_decode(ev.args, ev.args_len,
 							 0, line,
 							 sizeof(line)) >= 0);

@@ -9,9 +9,16 @@
  *    while a cached child names it) and every ancestor chain ends;
  *  - references: snapshots the host holds stay readable and unchanged,
  *    whatever is reclaimed or evicted meanwhile; all released, the cache
- *    frees without a leak (LSan).
- * Input: two header bytes (cap, grace), then 12 bytes per operation.
+ *    frees without a leak (LSan);
+ *  - environments: none kept without env_max, none longer than it (but
+ *    for the redaction of a value the cut left shorter than "***": the
+ *    events hold one TOKEN), and TOKEN's value never stored.
+ * Input: two header bytes (cap and env_max, grace), then 12 bytes per
+ * operation.
  */
+#define _GNU_SOURCE
+#include <string.h>
+
 #include "fuzz.h"
 #include "proccache/proccache.h"
 
@@ -26,7 +33,7 @@ struct held {
 	enum proccache_state state;
 	uint32_t flags;
 	char binary[32];
-	size_t args_len;
+	size_t args_len, env_len;
 };
 
 struct seen {
@@ -43,6 +50,7 @@ struct world {
 	struct seen seen[SEEN_MAX];
 	int nseen;
 	uint32_t max_entries;
+	size_t env_max;
 };
 
 static uint64_t test_clock(void *userdata)
@@ -119,6 +127,22 @@ static void check_held(const struct held *h)
 			    sizeof(h->binary) - 1));
 	proccache_process__args(h->p, &len);
 	FUZZ_CHECK(len == h->args_len);
+	proccache_process__env(h->p, &len);
+	FUZZ_CHECK(len == h->env_len);
+}
+
+/* What replaces a secret (lib/redact.h). */
+#define PC_FUZZ_REDACTED "***"
+
+/* What the cache keeps of an environment: the options' rules. */
+static void check_env(const struct world *w, const struct proccache_process *p)
+{
+	size_t len;
+	const char *env = proccache_process__env(p, &len);
+
+	FUZZ_CHECK(len <= w->env_max + sizeof(PC_FUZZ_REDACTED) - 2);
+	FUZZ_CHECK(env[len] == '\0');
+	FUZZ_CHECK(!memmem(env, len, "s3", 2));
 }
 
 static void check_cache(struct world *w)
@@ -137,6 +161,7 @@ static void check_cache(struct world *w)
 			FUZZ_CHECK(!same_key(w->seen[j].key, s->key));
 		p = proccache__lookup(w->pc, &s->key);
 		FUZZ_CHECK(p && same_key(proccache_process__key(p), s->key));
+		check_env(w, p);
 		proccache_process__unref(p);
 		if (s->state == PROCCACHE_STATE_LIVE) {
 			live++;
@@ -183,6 +208,7 @@ static void hold(struct world *w, struct proccache_process *p)
 	snprintf(h->binary, sizeof(h->binary), "%s",
 		 proccache_process__binary(p));
 	proccache_process__args(p, &h->args_len);
+	proccache_process__env(p, &h->env_len);
 }
 
 static uint64_t ktime_of(uint8_t b)
@@ -196,6 +222,7 @@ static void step(struct world *w, const uint8_t *op)
 	static const char *const binaries[] = { "/bin/sh", "", "/usr/bin/x",
 						"/a b/c (deleted)" };
 	static const char args[] = "sh\0-c\0echo hi\0";
+	static const char env[] = "A=1\0TOKEN=s3cret\0PATH=/bin\0";
 	PROCCACHE_OPTS(proccache_event, ev);
 	uint32_t pid = 1 + op[1] % NPIDS;
 	struct proccache_key key;
@@ -213,6 +240,8 @@ static void step(struct world *w, const uint8_t *op)
 	ev.binary = op[9] & 4 ? NULL : binaries[op[9] & 3];
 	ev.args = op[9] & 8 ? args : NULL;
 	ev.args_len = ev.args ? (size_t)(op[9] >> 4) % sizeof(args) : 0;
+	ev.env = op[9] & 0x40 ? env : NULL;
+	ev.env_len = ev.env ? (size_t)op[11] % sizeof(env) : 0;
 	ev.cwd = op[9] & 0x10 ? "/tmp" : NULL;
 	ev.container_id = op[9] & 0x20 ? "0123456789ab" : NULL;
 	ev.creds.uid = op[10];
@@ -282,8 +311,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w = calloc(1, sizeof(*w));
 	w->now = 1000000000ull;
 	w->max_entries = 4 + data[0] % 32;
+	w->env_max = (size_t)(data[0] >> 5) * 4;
 	{
-		PROCCACHE_OPTS(proccache_opts, opts,
+		static const char *const token[] = { "TOKEN=*", NULL };
+		PROCCACHE_OPTS(proccache_opts, opts, .env_max = w->env_max,
+			       .redact = token,
 			       .node_name = "fuzz",
 			       .max_entries = w->max_entries,
 			       .grace_ns = data[1] ? (uint64_t)data[1] * 1000 :
