@@ -13,9 +13,8 @@
 
 #define DEFAULT_MAX_ENTRIES 65536u
 #define DEFAULT_GRACE_NS (30ull * 1000000000ull)
-#define HS_MODE (CK_HS_MODE_SPMC | CK_HS_MODE_OBJECT | CK_HS_MODE_DELETE)
+#define HS_MODE PC_HS_MODE
 #define HS_INITIAL 1024
-#define ATTRS_SWEEP_MIN 64
 
 #define container_of(ptr, type, member)                                        \
 	((type *)((char *)(ptr) - offsetof(type, member)))
@@ -127,23 +126,13 @@ static void node_free(ck_epoch_entry_t *e)
 /* Hash sets                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 /* Objects in both sets start with a struct proccache_key, and so do the
  * probes: a bare key is a valid lookup argument. */
 static unsigned long hash_key(const void *obj, unsigned long seed)
 {
 	const struct proccache_key *k = obj;
 
-	return mix64(mix64(k->ktime ^ seed) ^ k->pid);
+	return pc_mix64(pc_mix64(k->ktime ^ seed) ^ k->pid);
 }
 
 static bool same_key(const void *a, const void *b)
@@ -158,7 +147,7 @@ static unsigned long hash_pid(const void *obj, unsigned long seed)
 {
 	const struct proccache_key *k = obj;
 
-	return mix64(k->pid ^ seed);
+	return pc_mix64(k->pid ^ seed);
 }
 
 static bool same_pid(const void *a, const void *b)
@@ -166,28 +155,6 @@ static bool same_pid(const void *a, const void *b)
 	pc_tsan_acquire(a);
 	return ((const struct proccache_key *)a)->pid ==
 	       ((const struct proccache_key *)b)->pid;
-}
-
-/* Interned attributes compare and hash as the bytes after the count; they
- * are zeroed before filling, padding included. */
-#define ATTRS_OFF offsetof(struct pc_attrs, creds)
-_Static_assert((sizeof(struct pc_attrs) - ATTRS_OFF) % 8 == 0,
-	       "attributes hash as whole words");
-
-static unsigned long hash_attrs(const void *obj, unsigned long seed)
-{
-	const uint64_t *w = (const void *)((const char *)obj + ATTRS_OFF);
-	uint64_t h = seed;
-
-	for (size_t i = 0; i < (sizeof(struct pc_attrs) - ATTRS_OFF) / 8; i++)
-		h = mix64(h ^ w[i]);
-	return h;
-}
-
-static bool same_attrs(const void *a, const void *b)
-{
-	return memcmp((const char *)a + ATTRS_OFF, (const char *)b + ATTRS_OFF,
-		      sizeof(struct pc_attrs) - ATTRS_OFF) == 0;
 }
 
 static void *hs_malloc(size_t n)
@@ -427,7 +394,7 @@ static int set_node_name(struct proccache *pc, const char *name)
 
 int pc_cache_init(struct proccache *pc, const struct proccache_opts *opts)
 {
-	unsigned long seed = (unsigned long)mix64((uint64_t)(uintptr_t)pc ^
+	unsigned long seed = (unsigned long)pc_mix64((uint64_t)(uintptr_t)pc ^
 						  boottime_ns(NULL));
 	int err;
 
@@ -475,8 +442,7 @@ int pc_cache_init(struct proccache *pc, const struct proccache_opts *opts)
 		pc_env_free(pc->env);
 		return -ENOMEM;
 	}
-	if (!ck_hs_init(&pc->attrs, HS_MODE, hash_attrs, same_attrs,
-			&pc->hs_alloc, 64, seed)) {
+	if (!pc_attrs_init(pc, seed)) {
 		ck_hs_destroy(&pc->by_pid);
 		ck_hs_destroy(&pc->by_key);
 		pc_redact_free(pc->redact);
@@ -489,7 +455,6 @@ int pc_cache_init(struct proccache *pc, const struct proccache_opts *opts)
 		ck_hs_destroy(&pc->by_key);
 		return -ENOMEM;
 	}
-	pc->attrs_sweep_at = ATTRS_SWEEP_MIN;
 	ck_epoch_init(&pc->epoch);
 	pc->writer = aligned_alloc(64, (sizeof(*pc->writer) + 63) & ~(size_t)63);
 	if (!pc->writer)
@@ -533,10 +498,7 @@ void pc_cache_fini(struct proccache *pc)
 		proccache_process__unref(atomic_load(&n->cur));
 		free(n);
 	}
-	it = (ck_hs_iterator_t)CK_HS_ITERATOR_INITIALIZER;
-	while (ck_hs_next(&pc->attrs, &it, &obj))
-		free(obj);
-	ck_hs_destroy(&pc->attrs);
+	pc_attrs_destroy(pc);
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);
 	pc_redact_free(pc->redact);
@@ -716,90 +678,6 @@ bool pc_make_room(struct proccache *pc)
 	return true;
 }
 
-struct pc_attrs *pc_attrs_get(struct proccache *pc,
-			      const struct proccache_event *ev,
-			      uint64_t labels, const struct pc_ctx *ctx)
-{
-	struct pc_attrs probe, *a;
-	unsigned long h;
-
-	memset(&probe, 0, sizeof(probe));
-	probe.env_kept = pc->env != NULL;
-	probe.node_name = pc->node_name;
-	probe.creds = ev->creds;
-	probe.caps = ev->caps;
-	probe.ns = ev->ns;
-	probe.cgroup_id = ev->cgroup_id;
-	probe.labels = labels;
-	if (ctx) {
-		probe.ctx = *ctx;
-	} else if (ev->comm[0]) {
-		probe.ctx.known = 1;
-		probe.ctx.sid = ev->sid;
-		probe.ctx.tty = ev->tty;
-	}
-	h = CK_HS_HASH(&pc->attrs, hash_attrs, &probe);
-	a = ck_hs_get(&pc->attrs, h, &probe);
-	if (a) {
-		/* Only the writer raises a count, so one at zero stays valid
-		 * until the writer's own sweep. */
-		atomic_fetch_add_explicit(&a->ref, 1, memory_order_relaxed);
-		return a;
-	}
-	a = malloc(sizeof(*a));
-	if (!a)
-		return NULL;
-	memcpy(a, &probe, sizeof(*a));
-	atomic_init(&a->ref, 1);
-	if (!ck_hs_put(&pc->attrs, h, a)) {
-		free(a);
-		return NULL;
-	}
-	return a;
-}
-
-struct pc_attrs *pc_attrs_with_ctx(struct proccache *pc,
-				   const struct pc_attrs *a,
-				   const struct pc_ctx *ctx)
-{
-	struct proccache_event ev = {
-		.creds = a->creds,
-		.caps = a->caps,
-		.ns = a->ns,
-		.cgroup_id = a->cgroup_id,
-	};
-
-	return pc_attrs_get(pc, &ev, a->labels, ctx);
-}
-
-/* Free the interned attributes nobody refers to any more, once the table
- * has doubled since the last sweep. */
-static void attrs_sweep(struct proccache *pc)
-{
-	ck_hs_iterator_t it = CK_HS_ITERATOR_INITIALIZER;
-	unsigned long count = ck_hs_count(&pc->attrs), n = 0;
-	struct pc_attrs **dead;
-	void *obj;
-
-	if (count < pc->attrs_sweep_at)
-		return;
-	dead = malloc(count * sizeof(*dead));
-	if (!dead)
-		return;
-	while (ck_hs_next(&pc->attrs, &it, &obj))
-		if (atomic_load_explicit(&((struct pc_attrs *)obj)->ref,
-					 memory_order_acquire) == 0)
-			dead[n++] = obj;
-	for (unsigned long i = 0; i < n; i++) {
-		ck_hs_remove(&pc->attrs,
-			     CK_HS_HASH(&pc->attrs, hash_attrs, dead[i]),
-			     dead[i]);
-		free(dead[i]);
-	}
-	free(dead);
-	pc->attrs_sweep_at = 2 * (count - n) + ATTRS_SWEEP_MIN;
-}
-
 int pc_reclaim_expired(struct proccache *pc)
 {
 	uint64_t now = pc->now;
@@ -821,7 +699,7 @@ void pc_housekeeping(struct proccache *pc)
 {
 	retire_flush(pc);
 	ck_epoch_poll(pc->writer);
-	attrs_sweep(pc);
+	pc_attrs_sweep(pc);
 }
 
 void pc_reader_counted(struct pc_reader *r, bool hit)

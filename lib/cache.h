@@ -259,6 +259,24 @@ struct pc_attrs *pc_attrs_get(struct proccache *pc,
 struct pc_attrs *pc_attrs_with_ctx(struct proccache *pc,
 				   const struct pc_attrs *a,
 				   const struct pc_ctx *ctx);
+/* The interned set (attrs.c): made at creation, freed after the last
+ * epoch barrier, swept of unreferenced attributes at housekeeping. */
+bool pc_attrs_init(struct proccache *pc, unsigned long seed);
+void pc_attrs_destroy(struct proccache *pc);
+void pc_attrs_sweep(struct proccache *pc);
+
+/* The cache's hash sets' mode and mixing function. */
+#define PC_HS_MODE (CK_HS_MODE_SPMC | CK_HS_MODE_OBJECT | CK_HS_MODE_DELETE)
+
+static inline uint64_t pc_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
 
 /* Set up the zeroed @pc from @opts (NULL: defaults); 0 or negative errno,
  * with nothing left to free on failure. proccache.c owns the memory. */

@@ -16,7 +16,6 @@
 #include "opts.h"
 #include "ingest_creds.h"
 #include "pending.h"
-#include "env.h"
 #include "redact.h"
 
 /* Event payloads beyond this are refused rather than copied. */
@@ -745,7 +744,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 				    const struct proccache_event *in)
 {
 	struct proccache_event ev;
-	char *redacted = NULL, *env_kept = NULL, *env_redacted = NULL;
+	struct pc_event_copies copies;
 	int ret;
 
 	if (!pc)
@@ -763,18 +762,9 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		pc_stat_inc(pc, invalid);
 		return -EINVAL;
 	}
-	/* Refused rather than stored unredacted or beyond what the host
-	 * asked to keep. */
-	ret = pc_env_event(pc->env, &ev, &env_kept);
-	if (!ret)
-		ret = pc_redact_event_env(pc->redact, &ev, &env_redacted);
-	if (!ret)
-		ret = pc_redact_event(pc->redact, &ev, &redacted);
-	if (ret) {
-		free(env_redacted);
-		free(env_kept);
+	ret = pc_event_prepare(pc->env, pc->redact, &ev, &copies);
+	if (ret)
 		return ret;
-	}
 	switch (ev.type) {
 	case PROCCACHE_EVENT_EXEC:
 		ret = ingest_exec(pc, &ev);
@@ -792,9 +782,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		ret = ingest_lost(pc, &ev);
 		break;
 	}
-	free(redacted);
-	free(env_redacted);
-	free(env_kept);
+	pc_event_copies_free(&copies);
 	housekeep(pc);
 	return ret;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "env.h"
 #include "log.h"
 #include "redact.h"
 
@@ -220,4 +221,28 @@ int pc_redact_event(const struct pc_redact *r, struct proccache_event *ev,
 		ev->flags |= PROCCACHE_F_ARGS_REDACTED;
 	}
 	return ret < 0 ? ret : 0;
+}
+
+int pc_event_prepare(const struct pc_env *e, const struct pc_redact *r,
+		     struct proccache_event *ev, struct pc_event_copies *c)
+{
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	err = pc_env_event(e, ev, &c->env_kept);
+	if (!err)
+		err = pc_redact_event_env(r, ev, &c->env_redacted);
+	if (!err)
+		err = pc_redact_event(r, ev, &c->args_redacted);
+	if (err)
+		pc_event_copies_free(c);
+	return err;
+}
+
+void pc_event_copies_free(struct pc_event_copies *c)
+{
+	free(c->args_redacted);
+	free(c->env_redacted);
+	free(c->env_kept);
+	memset(c, 0, sizeof(*c));
 }

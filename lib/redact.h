@@ -13,6 +13,8 @@
 
 #include "proccache/proccache.h"
 
+struct pc_env;
+
 /* What replaces a secret. */
 #define PC_REDACTED "***"
 /* Limits on the patterns one cache takes. */
@@ -48,5 +50,21 @@ int pc_redact_event_env(const struct pc_redact *r, struct proccache_event *ev,
  * PROCCACHE_F_ARGS_REDACTED. 0 or -ENOMEM. @r may be NULL (no patterns). */
 int pc_redact_event(const struct pc_redact *r, struct proccache_event *ev,
 		    char **ret_buf);
+
+/* The copies pc_event_prepare() may make; freed after the event. */
+struct pc_event_copies {
+	char *env_kept, *env_redacted, *args_redacted;
+};
+
+/*
+ * Make @ev what the cache may store: its environment as @e keeps it
+ * (pc_env_event()), then redacted, and its args redacted. On success the
+ * caller frees @c with pc_event_copies_free() after the event; on error
+ * (-ENOMEM) nothing is left to free and the event must be refused rather
+ * than stored unredacted or beyond what the host asked to keep.
+ */
+int pc_event_prepare(const struct pc_env *e, const struct pc_redact *r,
+		     struct proccache_event *ev, struct pc_event_copies *c);
+void pc_event_copies_free(struct pc_event_copies *c);
 
 #endif

@@ -60,6 +60,7 @@ KNOWN_LONG = {
 # epoch helpers, and the cache keeps it current).
 PARTS = {
     "past": "cache",
+    "attrs": "cache",
     "procfs_file": "procfs_read",
 }
 
