@@ -13,6 +13,7 @@
 #include "proccache/proccache.h"
 
 /* Task flags from include/linux/sched.h, as stat field 9 shows them. */
+#define PF_EXITING 0x00000004u
 #define PF_FORKNOEXEC 0x00000040u
 #define PF_KTHREAD 0x00200000u
 

@@ -506,6 +506,11 @@ static int read_once(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 	if (!same_stat_image(&first, &last) ||
 	    exec_in_progress(&last, s->exe.err))
 		return -EAGAIN;
+	/* Exiting by the end (do_exit() sets PF_EXITING before it lets go
+	 * of the image): what was read may be half gone, as a failed exe
+	 * would say. */
+	if (last.flags & PF_EXITING)
+		s->exe.err = -ENOENT;
 	err = take_exe(&s->exe, last.flags & PF_KTHREAD, info);
 	if (err)
 		return err;

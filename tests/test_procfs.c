@@ -1148,6 +1148,43 @@ Test(procfs_fake, kernel_thread_and_unreadable_fields)
 	pc_proc_info_release(&info);
 }
 
+/* exe is read once, before the rest: a process that began to exit during
+ * the read says so in its last stat (PF_EXITING), and is taken as
+ * vanished, its binary left empty, as a failed exe would leave it. */
+Test(procfs_fake, exiting_by_the_last_stat_is_vanished)
+{
+	const struct fake_proc p = { .pid = 7100, .ppid = 1, .comm = "dying",
+		.state = 'R', .flags = 0x4, .start = 4000, .arg_start = 100,
+		.arg_end = 110 };
+	struct pc_proc_info info;
+	char dir[PATH_MAX];
+
+	fake_process(fake_root, &p, p.pid);
+	fake_dir(fake_root, p.pid, dir, sizeof(dir));
+	fake_link(dir, "exe", "/bin/true");
+	fake_link(dir, "cwd", "/");
+	fake_file(dir, "cmdline", "dying");
+	cr_assert_eq(pc_procfs_read(fake_prefix, p.pid, 0, &info), 0);
+	cr_expect(info.ev.flags & PROCCACHE_F_VANISHED);
+	cr_expect_str_eq(info.binary, "");
+	pc_proc_info_release(&info);
+
+	/* the same process not exiting keeps its binary */
+	fake_file(dir, "stat", "");
+	{
+		struct fake_proc live = p;
+		char line[1024];
+
+		live.flags = 0;
+		fake_stat_line(&live, line, sizeof(line));
+		fake_file(dir, "stat", line);
+	}
+	cr_assert_eq(pc_procfs_read(fake_prefix, p.pid, 0, &info), 0);
+	cr_expect_not(info.ev.flags & PROCCACHE_F_VANISHED);
+	cr_expect_str_eq(info.binary, "/bin/true");
+	pc_proc_info_release(&info);
+}
+
 Test(procfs_fake, v1_only_cgroup_names_the_container)
 {
 	struct pc_proc_info info;
