@@ -229,6 +229,18 @@ int pc_event_prepare(const struct pc_env *e, const struct pc_redact *r,
 	int err;
 
 	memset(c, 0, sizeof(*c));
+	if (!e && !r) {
+		/* The common case, without a call: no environment kept,
+		 * nothing to redact (as pc_env_event() with no rules). */
+		if (ev->type == PROCCACHE_EVENT_EXEC ||
+		    ev->type == PROCCACHE_EVENT_CLONE) {
+			ev->env = NULL;
+			ev->env_len = 0;
+			ev->flags &= ~(uint32_t)(PROCCACHE_F_ENV_TRUNC |
+						 PROCCACHE_F_ENV_REDACTED);
+		}
+		return 0;
+	}
 	err = pc_env_event(e, ev, &c->env_kept);
 	if (!err)
 		err = pc_redact_event_env(r, ev, &c->env_redacted);
@@ -241,6 +253,8 @@ int pc_event_prepare(const struct pc_env *e, const struct pc_redact *r,
 
 void pc_event_copies_free(struct pc_event_copies *c)
 {
+	if (!c->args_redacted && !c->env_redacted && !c->env_kept)
+		return;
 	free(c->args_redacted);
 	free(c->env_redacted);
 	free(c->env_kept);
