@@ -33,7 +33,7 @@ extern "C" {
 /** @brief Library version, major part. */
 #define PROCCACHE_VERSION_MAJOR 1
 /** @brief Library version, minor part. */
-#define PROCCACHE_VERSION_MINOR 1
+#define PROCCACHE_VERSION_MINOR 2
 
 /**
  * @brief Declare @p NAME as a zeroed options struct of type @p TYPE with its
