@@ -119,10 +119,7 @@ int pc_env_event(const struct pc_env *e, struct proccache_event *ev,
 	if (ev->type != PROCCACHE_EVENT_EXEC && ev->type != PROCCACHE_EVENT_CLONE)
 		return 0;
 	if (!e || !ev->env_len) {
-		ev->env = NULL;
-		ev->env_len = 0;
-		ev->flags &= ~(uint32_t)(PROCCACHE_F_ENV_TRUNC |
-					 PROCCACHE_F_ENV_REDACTED);
+		pc_env_drop(ev);
 		return 0;
 	}
 	if (ev->env_len > e->max) {

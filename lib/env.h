@@ -35,6 +35,14 @@ size_t pc_env_max(const struct pc_env *e);
  * named stay, copied into *@ret_buf which the caller frees after the event
  * (NULL when no copy was needed). 0 or -ENOMEM.
  */
+/* What a cache without environments keeps of an exec's or clone's: none. */
+static inline void pc_env_drop(struct proccache_event *ev)
+{
+	ev->env = NULL;
+	ev->env_len = 0;
+	ev->flags &= ~(uint32_t)(PROCCACHE_F_ENV_TRUNC | PROCCACHE_F_ENV_REDACTED);
+}
+
 int pc_env_event(const struct pc_env *e, struct proccache_event *ev,
 		 char **ret_buf);
 

@@ -233,12 +233,8 @@ int pc_event_prepare(const struct pc_env *e, const struct pc_redact *r,
 		/* The common case, without a call: no environment kept,
 		 * nothing to redact (as pc_env_event() with no rules). */
 		if (ev->type == PROCCACHE_EVENT_EXEC ||
-		    ev->type == PROCCACHE_EVENT_CLONE) {
-			ev->env = NULL;
-			ev->env_len = 0;
-			ev->flags &= ~(uint32_t)(PROCCACHE_F_ENV_TRUNC |
-						 PROCCACHE_F_ENV_REDACTED);
-		}
+		    ev->type == PROCCACHE_EVENT_CLONE)
+			pc_env_drop(ev);
 		return 0;
 	}
 	err = pc_env_event(e, ev, &c->env_kept);
