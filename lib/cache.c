@@ -13,7 +13,6 @@
 
 #define DEFAULT_MAX_ENTRIES 65536u
 #define DEFAULT_GRACE_NS (30ull * 1000000000ull)
-#define HS_MODE PC_HS_MODE
 #define HS_INITIAL 1024
 
 #define container_of(ptr, type, member)                                        \
@@ -219,7 +218,7 @@ unsigned long pc_pid_hash(ck_hs_t *hs, uint32_t pid)
 
 bool pc_pid_set_init(struct proccache *pc, ck_hs_t *hs, unsigned long seed)
 {
-	return ck_hs_init(hs, HS_MODE, hash_pid, same_pid, &pc->hs_alloc,
+	return ck_hs_init(hs, PC_HS_MODE, hash_pid, same_pid, &pc->hs_alloc,
 			  HS_INITIAL, seed);
 }
 
@@ -429,13 +428,13 @@ int pc_cache_init(struct proccache *pc, const struct proccache_opts *opts)
 
 	pc->hs_alloc.malloc = hs_malloc;
 	pc->hs_alloc.free = hs_free;
-	if (!ck_hs_init(&pc->by_key, HS_MODE, hash_key, same_key,
+	if (!ck_hs_init(&pc->by_key, PC_HS_MODE, hash_key, same_key,
 			&pc->hs_alloc, HS_INITIAL, seed)) {
 		pc_redact_free(pc->redact);
 		pc_env_free(pc->env);
 		return -ENOMEM;
 	}
-	if (!ck_hs_init(&pc->by_pid, HS_MODE, hash_pid, same_pid,
+	if (!ck_hs_init(&pc->by_pid, PC_HS_MODE, hash_pid, same_pid,
 			&pc->hs_alloc, HS_INITIAL, seed)) {
 		ck_hs_destroy(&pc->by_key);
 		pc_redact_free(pc->redact);

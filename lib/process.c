@@ -98,16 +98,15 @@ struct pc_image *pc_image_with_facts(const struct pc_image *img,
 
 	if (!attrs)
 		return NULL;
-	if (img->attrs->env_kept) {
-		/* the block as it is: length, bytes and NUL */
-		env = img->strs + pc_image_env_off(img);
-		pc_image_env(img, &env_size);
-		env_size += sizeof(uint32_t) + 1;
-	}
 	/* one cache's attributes all keep environments or none do */
 	if (attrs->env_kept != img->attrs->env_kept) {
 		pc_attrs_unref(attrs);
 		return NULL;
+	}
+	if (img->attrs->env_kept) {
+		/* the block as it is: length, bytes and NUL */
+		env = pc_image_env(img, &env_size) - sizeof(uint32_t);
+		env_size += sizeof(uint32_t) + 1;
 	}
 	copy = malloc(PC_IMAGE_SIZE(comm_off + comm_size + env_size));
 	if (!copy) {
