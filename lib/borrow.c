@@ -15,13 +15,19 @@
  * another pid. An exec without a fork makes the previous image of the same
  * process the parent entry; a log record's "parent" is the process that
  * started it. */
-static const struct proccache_process *parent_snapshot(struct pc_node *n)
+static const struct proccache_process *
+parent_snapshot(struct pc_node *n, const struct proccache_process *s)
 {
-	struct pc_node *parent = pc_node_parent(n);
+	struct pc_node *parent = pc_node_linked_parent(n, s);
+	const struct proccache_process *ps = NULL;
 
-	while (parent && parent->key.pid == n->key.pid)
-		parent = pc_node_parent(parent);
-	return parent ? pc_node_snapshot(parent) : NULL;
+	while (parent) {
+		ps = pc_node_snapshot(parent);
+		if (parent->key.pid != n->key.pid)
+			return ps;
+		parent = pc_node_linked_parent(parent, ps);
+	}
+	return NULL;
 }
 
 /* Find a node with @find inside an epoch section and run @fn on it. */
@@ -32,16 +38,19 @@ static int with_node(struct proccache *pc, enum find_by by,
 		     proccache_borrow_fn fn, void *userdata)
 {
 	struct pc_reader *r = pc_reader_enter(pc);
+	const struct proccache_process *s;
 	struct pc_node *n;
-	int ret;
+	int ret = -ENOENT;
 
 	if (!r)
 		return -ENOMEM;
 	n = by == BY_KEY ? pc_find_key(pc, key)
 			 : pc_find_pid_at(pc, key->pid, at);
 	pc_reader_counted(r, n != NULL);
-	ret = n ? fn(pc_node_snapshot(n), parent_snapshot(n), userdata)
-		: -ENOENT;
+	if (n) {
+		s = pc_node_snapshot(n); /* before its parent: see there */
+		ret = fn(s, parent_snapshot(n, s), userdata);
+	}
 	pc_reader_exit(r);
 	return ret;
 }
@@ -90,6 +99,7 @@ PROCCACHE_API int proccache__with_ancestors(struct proccache *pc,
 					    proccache_ancestor_fn fn,
 					    void *userdata)
 {
+	const struct proccache_process *s = NULL;
 	struct pc_reader *r;
 	struct pc_node *n;
 	unsigned int depth = 0;
@@ -102,10 +112,15 @@ PROCCACHE_API int proccache__with_ancestors(struct proccache *pc,
 		return -ENOMEM;
 	n = pc_find_key(pc, key);
 	pc_reader_counted(r, n != NULL);
-	if (!n)
+	if (n)
+		s = pc_node_snapshot(n);
+	else
 		ret = -ENOENT;
-	for (n = n ? pc_node_parent(n) : NULL; n && !ret; n = pc_node_parent(n))
-		ret = fn(pc_node_snapshot(n), ++depth, userdata);
+	/* each step follows the parent the snapshot just given names */
+	while (n && !ret && (n = pc_node_linked_parent(n, s))) {
+		s = pc_node_snapshot(n);
+		ret = fn(s, ++depth, userdata);
+	}
 	pc_reader_exit(r);
 	return ret;
 }

@@ -193,6 +193,24 @@ static inline struct pc_node *pc_node_parent(struct pc_node *n)
 {
 	return atomic_load_explicit(&n->parent, memory_order_acquire);
 }
+/*
+ * @n's parent as @s, a snapshot of @n read before this call, names it; NULL
+ * if none. An adoption sets the parent pointer, then publishes the
+ * snapshot that names the parent: a reader between the two sees a parent
+ * that its snapshot does not name yet, and is given none, so that a walk
+ * sees the chain as it was before the adoption and every link matches.
+ */
+static inline struct pc_node *pc_node_linked_parent(struct pc_node *n,
+						    const struct proccache_process *s)
+{
+	struct pc_node *p = pc_node_parent(n);
+
+	return p && p->key.pid == s->parent_pid &&
+			       p->key.ktime == s->parent_ktime
+		       ? p
+		       : NULL;
+}
+
 static inline struct proccache_process *pc_node_parent_snapshot(struct pc_node *n)
 {
 	struct pc_node *p = pc_node_parent(n);

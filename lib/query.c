@@ -81,7 +81,7 @@ static size_t chain_length(struct pc_node *n)
 {
 	size_t len = 0;
 
-	for (n = pc_node_parent(n); n; n = pc_node_parent(n))
+	while ((n = pc_node_linked_parent(n, pc_node_snapshot(n))))
 		len++;
 	return len;
 }
@@ -91,6 +91,7 @@ PROCCACHE_API int proccache__ancestors(struct proccache *pc,
 				       struct proccache_process **ret,
 				       size_t max, unsigned int flags)
 {
+	const struct proccache_process *snap;
 	struct pc_reader *r;
 	struct pc_node *n;
 	size_t count = 0;
@@ -119,8 +120,10 @@ PROCCACHE_API int proccache__ancestors(struct proccache *pc,
 			goto out;
 		}
 	}
-	for (n = pc_node_parent(n); n && count < max; n = pc_node_parent(n))
-		ret[count++] = pc_node_snapshot_ref(n);
+	/* each step follows the parent the snapshot just taken names */
+	snap = pc_node_snapshot(n);
+	while (count < max && (n = pc_node_linked_parent(n, snap)))
+		snap = ret[count++] = pc_node_snapshot_ref(n);
 	err = (int)count;
 out:
 	pc_reader_exit(r);
