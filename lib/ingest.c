@@ -409,7 +409,7 @@ static int end_late_exec(struct proccache *pc, struct pc_node *n,
 		.ktime = n->key.ktime,
 		.exit_code = exited->exit_code,
 		.exit_signal = exited->exit_signal,
-		.time = exited->exit_time,
+		.time = pc_process_exit_time(exited),
 		.flags = exited->flags & PROCCACHE_F_EXIT_INFERRED,
 	};
 

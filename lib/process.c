@@ -113,7 +113,10 @@ struct pc_image *pc_image_with_facts(const struct pc_image *img,
 		pc_attrs_unref(attrs);
 		return NULL;
 	}
-	memcpy(copy, img, PC_IMAGE_SIZE(comm_off));
+	/* all but the count, which readers keeping tags may be changing */
+	memcpy((char *)copy + offsetof(struct pc_image, binary_nlink),
+	       (const char *)img + offsetof(struct pc_image, binary_nlink),
+	       PC_IMAGE_SIZE(comm_off) - offsetof(struct pc_image, binary_nlink));
 	memcpy(copy->strs + comm_off, comm, comm_size);
 	if (env_size)
 		memcpy(copy->strs + comm_off + comm_size, env, env_size);
@@ -144,6 +147,18 @@ void pc_image_unref(struct pc_image *img)
 	}
 }
 
+_Atomic size_t pc_tag_memo_bytes;
+
+void pc_tag_memo_free(struct pc_tag_memo *m)
+{
+	if (m) {
+		atomic_fetch_sub_explicit(&pc_tag_memo_bytes, m->bytes,
+					  memory_order_relaxed);
+		pc_image_unref(m->parent_image);
+		free(m);
+	}
+}
+
 struct proccache_process *pc_process_new(struct pc_image *img)
 {
 	struct proccache_process *p = calloc(1, sizeof(*p));
@@ -166,7 +181,8 @@ struct proccache_process *pc_process_dup(const struct proccache_process *p)
 		.ktime = p->ktime, .pid = p->pid, .tid = p->tid,
 		.parent_ktime = p->parent_ktime, .parent_pid = p->parent_pid,
 		.nspid = p->nspid, .flags = p->flags,
-		.start_time = p->start_time, .exit_time = p->exit_time,
+		.start_time = p->start_time,
+		.exit_time = pc_process_exit_time(p), /* no tag memo: see there */
 		.exit_code = p->exit_code, .exit_signal = p->exit_signal,
 		.state = p->state, .image = p->image,
 	};
@@ -188,6 +204,9 @@ PROCCACHE_API void proccache_process__unref(struct proccache_process *p)
 	if (!p || atomic_fetch_sub_explicit(&p->ref, 1,
 					    memory_order_acq_rel) != 1)
 		return;
+	if (p->state != PROCCACHE_STATE_EXITED)
+		pc_tag_memo_free(atomic_load_explicit(&p->tag_memo,
+						      memory_order_acquire));
 	pc_image_unref(p->image);
 	free(p);
 }
@@ -391,5 +410,5 @@ proccache_process__exit_signal(const struct proccache_process *p)
 PROCCACHE_API uint64_t
 proccache_process__exit_time(const struct proccache_process *p)
 {
-	return p->exit_time;
+	return pc_process_exit_time(p);
 }

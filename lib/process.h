@@ -111,8 +111,36 @@ static inline const char *pc_image_env(const struct pc_image *img,
 	return b + sizeof(len);
 }
 
+/* A snapshot's tags, formatted once for the log records that name it
+ * (lib/tags_json.c): one malloc'd block, read by any thread, freed with
+ * the snapshot. Its bytes are counted in pc_tag_memo_bytes. */
+struct pc_tag_memo {
+	size_t bytes; /* of the block */
+	const struct proccache_users *users;
+	uint32_t vocab;
+	/* text[0, self_len): the JSON members of the snapshot's own tags,
+	 * written as if it had no parent given; the parent pid member, if
+	 * the vocabulary has one, is text[hole_start, hole_end), written
+	 * again per call. Then parent_len bytes: the tags of the parent it
+	 * was given, whose key, start and image (referenced, so that no
+	 * other image can take its address) they are valid for. */
+	uint32_t self_len, hole_start, hole_end, parent_len;
+	const char *hole_key; /* NULL: no parent pid member */
+	enum proccache_tag_type hole_type;
+	uint32_t parent_pid;
+	uint64_t parent_ktime, parent_start;
+	struct pc_image *parent_image; /* NULL: no parent's tags */
+	char text[];
+};
+
+/* Bytes of all snapshots' tag memos in this process, and their bound. */
+extern _Atomic size_t pc_tag_memo_bytes;
+#define PC_TAG_MEMO_MAX (32u << 20)
+#define PC_TAG_MEMO_ONE_MAX (16u << 10) /* one snapshot's */
+
 /* Packed to 72 bytes (an 80-byte malloc chunk): the keys are stored
- * without their padding. */
+ * without their padding, and the exit time shares its word with the tag
+ * memo, which only snapshots that are not EXITED have. */
 struct proccache_process {
 	uint64_t ktime;
 	uint32_t pid;
@@ -123,12 +151,23 @@ struct proccache_process {
 	atomic_uint ref;
 	uint32_t flags;
 	uint64_t start_time;
-	uint64_t exit_time;
+	union {
+		uint64_t exit_time; /* EXITED: read with pc_process_exit_time() */
+		_Atomic(struct pc_tag_memo *) tag_memo; /* any other state */
+	};
 	int32_t exit_code;
 	int16_t exit_signal;
 	uint8_t state;
 	struct pc_image *image;
 };
+_Static_assert(sizeof(struct proccache_process) == 72,
+	       "a snapshot is an 80-byte malloc chunk");
+
+/* The exit time; 0 unless EXITED (the word is the tag memo's then). */
+static inline uint64_t pc_process_exit_time(const struct proccache_process *p)
+{
+	return p->state == PROCCACHE_STATE_EXITED ? p->exit_time : 0;
+}
 
 static inline struct proccache_key pc_process_key(const struct proccache_process *p)
 {
@@ -169,6 +208,8 @@ void pc_image_unref(struct pc_image *img);
 
 /* A new snapshot with one reference (the caller's), owning @img's ref. */
 struct proccache_process *pc_process_new(struct pc_image *img);
+/* Free a tag memo (NULL: nothing) and uncount its bytes. */
+void pc_tag_memo_free(struct pc_tag_memo *m);
 /* A copy of @p with one reference and its own image reference. */
 struct proccache_process *pc_process_dup(const struct proccache_process *p);
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "opts.h"
+#include "tags.h"
 #include "proccache/proccache.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -168,6 +169,9 @@ struct emit {
 	char scratch[SCRATCH];
 	char *heap; /* for a value longer than scratch */
 	int64_t wall_minus_boot; /* ns; 0 until first needed */
+	/* a value was cut for want of memory, or a user name left out
+	 * because the name cache has not resolved it yet */
+	bool incomplete;
 };
 
 /* CLOCK_REALTIME - CLOCK_BOOTTIME, to show boot times as dates. */
@@ -213,10 +217,12 @@ static int format_long(struct emit *e, struct proccache_tag *t,
 		free(e->heap);
 		e->heap = malloc((size_t)n + 1);
 		/* Without memory the value stays cut at the scratch size. */
-		if (e->heap && fmt(in, in_len, flag, e->heap, (size_t)n + 1) == n)
+		if (e->heap && fmt(in, in_len, flag, e->heap, (size_t)n + 1) == n) {
 			t->str = e->heap;
-		else
+		} else {
 			n = sizeof(e->scratch) - 1;
+			e->incomplete = true;
+		}
 	}
 	t->len = (size_t)n;
 	return 0;
@@ -281,7 +287,7 @@ static const char *caps_text(uint64_t caps, size_t *ret_len)
 }
 
 /* Decimal digits of @v at the end of @buf[24]; returns the first. */
-static char *decimal(int64_t v, char *buf)
+char *pc_tags_decimal(int64_t v, char *buf)
 {
 	char *p = buf + 23;
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -325,10 +331,12 @@ static int copy_terminated(struct emit *e, struct proccache_tag *t,
 	if (len >= sizeof(e->scratch)) {
 		free(e->heap);
 		e->heap = malloc(len + 1);
-		if (e->heap)
+		if (e->heap) {
 			dst = e->heap;
-		else
+		} else {
 			len = sizeof(e->scratch) - 1;
+			e->incomplete = true;
+		}
 	}
 	memcpy(dst, src, len);
 	dst[len] = '\0';
@@ -449,8 +457,12 @@ static int field_value(struct emit *e, const struct proccache_process *p,
 							      : PROCCACHE_CRED_EUID),
 				       e->scratch, sizeof(e->scratch))
 			     : -ENOENT;
-		if (n < 0)
+		if (n < 0) {
+			/* no such user is an answer; anything else may
+			 * have one later */
+			e->incomplete |= e->users && n != -ENOENT;
 			return 1;
+		}
 		t->str = e->scratch;
 		t->len = (size_t)n;
 		return 0;
@@ -500,18 +512,10 @@ static void as_string(struct emit *e, const struct tag_def *d,
 {
 	if (d->as == STRING && t->type == PROCCACHE_TAG_INT) {
 		t->type = PROCCACHE_TAG_STRING;
-		t->str = decimal(t->num, e->scratch);
+		t->str = pc_tags_decimal(t->num, e->scratch);
 		t->len = (size_t)(e->scratch + 23 - t->str);
 	}
 }
-
-/* A tag as emit_all() passes it: with whether its value is known to need
- * no JSON escaping (exec IDs, numbers, dates, capability names), which
- * json_tag(), only ever called through emit_all(), reads. */
-struct tag_out {
-	struct proccache_tag tag;
-	bool plain;
-};
 
 static bool plain_field(unsigned int f)
 {
@@ -520,10 +524,10 @@ static bool plain_field(unsigned int f)
 	       f == F_CAP_INHERITABLE;
 }
 
-static int emit_all(const struct proccache_process *p,
-		    const struct proccache_process *parent, uint32_t vocab,
-		    struct proccache_users *users, proccache_tag_fn fn,
-		    void *userdata)
+int pc_tags_emit_all(const struct proccache_process *p,
+		     const struct proccache_process *parent, uint32_t vocab,
+		     struct proccache_users *users, proccache_tag_fn fn,
+		     void *userdata, bool *ret_incomplete)
 {
 	const struct vocab *v = &vocabs[vocab];
 	struct emit e; /* not zeroed: 4 KiB of scratch */
@@ -531,6 +535,7 @@ static int emit_all(const struct proccache_process *p,
 
 	e.heap = NULL;
 	e.wall_minus_boot = 0;
+	e.incomplete = false;
 	e.users = users;
 	e.parent = parent;
 
@@ -545,6 +550,7 @@ static int emit_all(const struct proccache_process *p,
 			continue;
 		o.plain = plain_field(d->field) ||
 			  o.tag.type == PROCCACHE_TAG_INT;
+		o.parent_pid = d->field == F_PPID;
 		as_string(&e, d, &o.tag);
 		err = fn(&o.tag, userdata);
 		if (err < 0)
@@ -552,7 +558,22 @@ static int emit_all(const struct proccache_process *p,
 		count++;
 	}
 	free(e.heap);
+	if (ret_incomplete)
+		*ret_incomplete = e.incomplete;
 	return err < 0 ? err : count;
+}
+
+int pc_tags_opts(const struct proccache_tags_opts *opts, uint32_t *ret_vocab,
+		 struct proccache_users **ret_users)
+{
+	uint32_t vocab = PC_OPTS_GET(opts, vocab, PROCCACHE_TAGS_LOONGCOLLECTOR);
+
+	if (!pc_opts_valid(opts, sizeof(*opts), "proccache_tags_opts") ||
+	    vocab >= ARRAY_SIZE(vocabs) || PC_OPTS_GET(opts, pad, 0))
+		return -EINVAL;
+	*ret_vocab = vocab;
+	*ret_users = PC_OPTS_GET(opts, users, NULL);
+	return 0;
 }
 
 PROCCACHE_API int proccache_tags_emit(const struct proccache_process *p,
@@ -560,199 +581,10 @@ PROCCACHE_API int proccache_tags_emit(const struct proccache_process *p,
 				      const struct proccache_tags_opts *opts,
 				      proccache_tag_fn fn, void *userdata)
 {
-	uint32_t vocab = PC_OPTS_GET(opts, vocab, PROCCACHE_TAGS_LOONGCOLLECTOR);
+	struct proccache_users *users;
+	uint32_t vocab;
 
-	if (!p || !fn || !pc_opts_valid(opts, sizeof(*opts), "proccache_tags_opts") ||
-	    vocab >= ARRAY_SIZE(vocabs) || PC_OPTS_GET(opts, pad, 0))
+	if (!p || !fn || pc_tags_opts(opts, &vocab, &users) < 0)
 		return -EINVAL;
-	return emit_all(p, parent, vocab, PC_OPTS_GET(opts, users, NULL), fn,
-			userdata);
-}
-
-/* ------------------------------------------------------------------------ */
-/* JSON members                                                              */
-/* ------------------------------------------------------------------------ */
-
-/* An snprintf-like output: counts everything, stores what fits. */
-struct json {
-	char *buf;
-	size_t cap, len;
-};
-
-static void put(struct json *j, const char *s, size_t n)
-{
-	if (j->len < j->cap) {
-		size_t room = j->cap - j->len;
-
-		memcpy(j->buf + j->len, s, n < room ? n : room);
-	}
-	j->len += n;
-}
-
-/* Length of the valid UTF-8 sequence at @s (at most @n bytes), 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	if (n < len)
-		return 0;
-	cp = s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and past U+10FFFF are not UTF-8. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-static void put_string(struct json *j, const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	put(j, "\"", 1);
-	while (i < n) {
-		size_t run = i, u;
-		char esc[8];
-
-		while (run < n && s[run] >= 0x20 && s[run] < 0x80 &&
-		       s[run] != '"' && s[run] != '\\')
-			run++;
-		put(j, str + i, run - i);
-		i = run;
-		if (i == n)
-			break;
-		if (s[i] == '"' || s[i] == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)s[i];
-			put(j, esc, 2);
-			i++;
-		} else if (s[i] < 0x20) {
-			snprintf(esc, sizeof(esc), "\\u%04x", s[i]);
-			put(j, esc, 6);
-			i++;
-		} else if ((u = utf8_len(s + i, n - i))) {
-			put(j, str + i, u);
-			i += u;
-		} else {
-			put(j, "\\ufffd", 6);
-			i++;
-		}
-	}
-	put(j, "\"", 1);
-}
-
-static int json_tag(const struct proccache_tag *t, void *userdata)
-{
-	const struct tag_out *o = (const struct tag_out *)t;
-	struct json *j = userdata;
-	char num[24];
-	const char *digits;
-
-	/* Keys are the tables' own ASCII: nothing to escape. */
-	put(j, j->len ? ",\"" : "\"", j->len ? 2 : 1);
-	put(j, t->key, strlen(t->key));
-	put(j, "\":", 2);
-	switch (t->type) {
-	case PROCCACHE_TAG_INT:
-		digits = decimal(t->num, num);
-		put(j, digits, (size_t)(num + 23 - digits));
-		break;
-	case PROCCACHE_TAG_STRINGS:
-		put(j, "[", 1);
-		for (size_t off = 0; off < t->len;) {
-			size_t n = strnlen(t->str + off, t->len - off);
-
-			if (off)
-				put(j, ",", 1);
-			put_string(j, t->str + off, n);
-			off += n + 1;
-		}
-		put(j, "]", 1);
-		break;
-	default:
-		if (o->plain) {
-			put(j, "\"", 1);
-			put(j, t->str, t->len);
-			put(j, "\"", 1);
-		} else {
-			put_string(j, t->str, t->len);
-		}
-		break;
-	}
-	return 0;
-}
-
-static int json_finish(struct json *j)
-{
-	if (j->cap)
-		j->buf[j->len < j->cap ? j->len : j->cap - 1] = '\0';
-	return j->len > INT_MAX ? -EOVERFLOW : (int)j->len;
-}
-
-PROCCACHE_API int proccache_tags_json(const struct proccache_process *p,
-				      const struct proccache_process *parent,
-				      const struct proccache_tags_opts *opts,
-				      char *buf, size_t len)
-{
-	struct json j = { .buf = buf, .cap = len };
-	int err;
-
-	if (!buf && len)
-		return -EINVAL;
-	err = proccache_tags_emit(p, parent, opts, json_tag, &j);
-	return err < 0 ? err : json_finish(&j);
-}
-
-/* ------------------------------------------------------------------------ */
-/* By pid, borrowed                                                          */
-/* ------------------------------------------------------------------------ */
-
-struct tags_call {
-	const struct proccache_tags_opts *opts;
-	proccache_tag_fn fn;
-	void *userdata;
-	char *buf;
-	size_t len;
-};
-
-static int tags_borrowed(const struct proccache_process *p,
-			 const struct proccache_process *parent, void *userdata)
-{
-	struct tags_call *c = userdata;
-
-	return c->fn ? proccache_tags_emit(p, parent, c->opts, c->fn, c->userdata)
-		     : proccache_tags_json(p, parent, c->opts, c->buf, c->len);
-}
-
-PROCCACHE_API int proccache__tags_pid(struct proccache *pc, uint32_t pid,
-				      uint64_t at_ns,
-				      const struct proccache_tags_opts *opts,
-				      proccache_tag_fn fn, void *userdata)
-{
-	struct tags_call c = { .opts = opts, .fn = fn, .userdata = userdata };
-
-	if (!fn)
-		return -EINVAL;
-	return proccache__with_pid(pc, pid, at_ns, tags_borrowed, &c);
-}
-
-PROCCACHE_API int proccache__tags_pid_json(struct proccache *pc, uint32_t pid,
-					   uint64_t at_ns,
-					   const struct proccache_tags_opts *opts,
-					   char *buf, size_t len)
-{
-	struct tags_call c = { .opts = opts, .buf = buf, .len = len };
-
-	if (!buf && len)
-		return -EINVAL;
-	return proccache__with_pid(pc, pid, at_ns, tags_borrowed, &c);
+	return pc_tags_emit_all(p, parent, vocab, users, fn, userdata, NULL);
 }

@@ -62,6 +62,7 @@ PARTS = {
     "past": "cache",
     "attrs": "cache",
     "procfs_file": "procfs_read",
+    "tags_json": "tags",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

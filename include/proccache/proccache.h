@@ -670,7 +670,11 @@ PROCCACHE_API int proccache_tags_emit(const struct proccache_process *p,
  * @brief Write the tags of proccache_tags_emit() into @p buf as JSON object
  * members, comma separated, without the braces ("\"pid\":\"42\",..."), so
  * that they can be put into the caller's own record. Strings are escaped
- * and invalid UTF-8 replaced by U+FFFD.
+ * and invalid UTF-8 replaced by U+FFFD. The first call on a snapshot that
+ * has not exited keeps its tags (and those of @p parent) with it, in that
+ * call's vocabulary, and the calls after copy them: at most 16 KiB a
+ * snapshot and 32 MiB in all, freed with the snapshot (docs/tagging.md,
+ * "Cost").
  * @return the length as snprintf (the output is cut, NUL terminated, when
  * longer than @p len); -EINVAL on bad arguments; -EOVERFLOW past INT_MAX.
  */

@@ -12,7 +12,11 @@
  *    frees without a leak (LSan);
  *  - environments: none kept without env_max, none longer than it (but
  *    for the redaction of a value the cut left shorter than "***": the
- *    events hold one TOKEN), and TOKEN's value never stored.
+ *    events hold one TOKEN), and TOKEN's value never stored;
+ *  - tags: the JSON of an entry and its parent is the same on every call
+ *    (the first formats and keeps it, the next copy), its length the same
+ *    without a buffer, and for the vocabularies whose own tags do not
+ *    depend on the parent, the tags without the parent begin it.
  * Input: two header bytes (cap and env_max, grace), then 12 bytes per
  * operation.
  */
@@ -96,6 +100,29 @@ static int collect(const struct proccache_process *p, void *userdata)
 	return 0;
 }
 
+#define TAGS_MAX 65536
+
+static int check_tags(const struct proccache_process *p,
+		      const struct proccache_process *parent, void *userdata)
+{
+	static char a[TAGS_MAX], b[TAGS_MAX], own[TAGS_MAX];
+	PROCCACHE_OPTS(proccache_tags_opts, opts,
+		       .vocab = (uint32_t)(uintptr_t)userdata);
+	int n = proccache_tags_json(p, parent, &opts, a, sizeof(a));
+	int m = proccache_tags_json(p, parent, &opts, b, sizeof(b));
+	int k;
+
+	FUZZ_CHECK(n > 0 && n < TAGS_MAX && n == m && !memcmp(a, b, (size_t)n + 1));
+	FUZZ_CHECK(proccache_tags_json(p, parent, &opts, NULL, 0) == n);
+	k = proccache_tags_json(p, NULL, &opts, own, sizeof(own));
+	FUZZ_CHECK(k > 0 && k < TAGS_MAX);
+	/* OpenTelemetry's parent pid is the parent given, else the key's */
+	if (opts.vocab != PROCCACHE_TAGS_OTEL)
+		FUZZ_CHECK(k <= n && !memcmp(a, own, (size_t)k) &&
+			   (k == n || a[k] == ','));
+	return 0;
+}
+
 static void check_ancestors(struct world *w, const struct seen *s)
 {
 	struct proccache_process *chain[8];
@@ -163,6 +190,8 @@ static void check_cache(struct world *w)
 		FUZZ_CHECK(p && same_key(proccache_process__key(p), s->key));
 		check_env(w, p);
 		proccache_process__unref(p);
+		FUZZ_CHECK(proccache__with_key(w->pc, &s->key, check_tags,
+					       (void *)(uintptr_t)(i % 3)) == 0);
 		if (s->state == PROCCACHE_STATE_LIVE) {
 			live++;
 			p = proccache__lookup_pid(w->pc, s->key.pid);

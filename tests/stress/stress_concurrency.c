@@ -1113,6 +1113,29 @@ struct borrow_ctx {
 	char tags[4096];
 };
 
+/* Tags are formatted once per snapshot and copied after: the copy must
+ * name this snapshot and the parent of this call. */
+static void check_tag_pids(const char *tags, uint32_t vocab,
+			   const struct proccache_process *p,
+			   const struct proccache_process *parent)
+{
+	static const char *const fmt[3][2] = {
+		{ "\"pid\":\"%u\",", ",\"parent.pid\":\"%u\"," },
+		{ "\"process.pid\":%u,", ",\"process.parent_pid\":%u," },
+		{ "\"process.pid\":%u,", ",\"process.parent.pid\":%u," },
+	};
+	uint32_t ppid = parent ? proccache_process__pid(parent)
+			       : proccache_process__parent_key(p).pid;
+	char want[64];
+
+	snprintf(want, sizeof(want), fmt[vocab][0], proccache_process__pid(p));
+	check(strstr(tags, want) != NULL, "tags without %s: %.300s", want, tags);
+	if (!parent && vocab != PROCCACHE_TAGS_OTEL)
+		return;
+	snprintf(want, sizeof(want), fmt[vocab][1], ppid);
+	check(strstr(tags, want) != NULL, "tags without %s: %.300s", want, tags);
+}
+
 static int borrow_cb(const struct proccache_process *p,
 		     const struct proccache_process *parent, void *userdata)
 {
@@ -1149,6 +1172,8 @@ static int borrow_cb(const struct proccache_process *p,
 							   ? n
 							   : (int)sizeof(c->tags) - 1),
 	      "tags of %u:%" PRIu64 ": %d", k.pid, k.ktime, n);
+	if (n > 0 && n < (int)sizeof(c->tags))
+		check_tag_pids(c->tags, topts.vocab, p, parent);
 	return 1000 + (int)k.pid;
 }
 
