@@ -111,6 +111,18 @@ static inline const char *pc_image_env(const struct pc_image *img,
 	return b + sizeof(len);
 }
 
+/* Where a memo's text is completed per call: at @at, the capability
+ * names @str (@len bytes, shared, never freed); or, for @hole, the parent
+ * pid member with key @str, as @hole_type, instead of the @skip bytes
+ * there. */
+struct pc_tag_splice {
+	const char *str;
+	uint32_t at, len;
+	uint16_t skip;
+	uint8_t hole, hole_type;
+};
+#define PC_TAG_SPLICES 4
+
 /* A snapshot's tags, formatted once for the log records that name it
  * (lib/tags_json.c): one malloc'd block, read by any thread, freed with
  * the snapshot. Its bytes are counted in pc_tag_memo_bytes. */
@@ -119,14 +131,13 @@ struct pc_tag_memo {
 	const struct proccache_users *users;
 	uint32_t vocab;
 	/* text[0, self_len): the JSON members of the snapshot's own tags,
-	 * written as if it had no parent given; the parent pid member, if
-	 * the vocabulary has one, is text[hole_start, hole_end), written
-	 * again per call. Then parent_len bytes: the tags of the parent it
-	 * was given, whose key, start and image (referenced, so that no
-	 * other image can take its address) they are valid for. */
-	uint32_t self_len, hole_start, hole_end, parent_len;
-	const char *hole_key; /* NULL: no parent pid member */
-	enum proccache_tag_type hole_type;
+	 * written as if it had no parent given, with the splices that
+	 * complete it. Then parent_len bytes: the tags of the parent it was
+	 * given, whose key, start and image (referenced, so that no other
+	 * image can take its address) they are valid for. */
+	uint32_t self_len, parent_len;
+	uint32_t n_splices;
+	struct pc_tag_splice splice[PC_TAG_SPLICES];
 	uint32_t parent_pid;
 	uint64_t parent_ktime, parent_start;
 	struct pc_image *parent_image; /* NULL: no parent's tags */

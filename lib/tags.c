@@ -551,6 +551,11 @@ int pc_tags_emit_all(const struct proccache_process *p,
 		o.plain = plain_field(d->field) ||
 			  o.tag.type == PROCCACHE_TAG_INT;
 		o.parent_pid = d->field == F_PPID;
+		o.caps_set = d->field == F_CAP_PERMITTED ||
+			     d->field == F_CAP_EFFECTIVE ||
+			     d->field == F_CAP_INHERITABLE;
+		if (o.caps_set)
+			o.caps = capset(who, d->field);
 		as_string(&e, d, &o.tag);
 		err = fn(&o.tag, userdata);
 		if (err < 0)

@@ -13,12 +13,15 @@
 
 /* A tag as pc_tags_emit_all() passes it: with whether its value is known
  * to need no JSON escaping (exec IDs, numbers, dates, capability names),
- * and whether it is the parent pid of the process tagged (the one tag of
- * a process that depends on the parent it is given). */
+ * whether it is the parent pid of the process tagged (the one tag of a
+ * process that depends on the parent it is given), and which capability
+ * set it names, if it does. */
 struct tag_out {
 	struct proccache_tag tag;
 	bool plain;
 	bool parent_pid;
+	bool caps_set; /* a set of capability names: the set, in caps */
+	uint64_t caps;
 };
 
 /* Decimal digits of @v at the end of @buf[24]; returns the first. */

@@ -96,17 +96,21 @@ static void put_string(struct json *j, const char *str, size_t n)
 	put(j, "\"", 1);
 }
 
-static int json_tag(const struct proccache_tag *t, void *userdata)
+/* A tag's key, with the comma before it unless it is the first. */
+static void json_key(struct json *j, const char *key)
 {
-	const struct tag_out *o = (const struct tag_out *)t;
-	struct json *j = userdata;
+	/* Keys are the tables' own ASCII: nothing to escape. */
+	put(j, j->len ? ",\"" : "\"", j->len ? 2 : 1);
+	put(j, key, strlen(key));
+	put(j, "\":", 2);
+}
+
+static void json_value(struct json *j, const struct tag_out *o)
+{
+	const struct proccache_tag *t = &o->tag;
 	char num[24];
 	const char *digits;
 
-	/* Keys are the tables' own ASCII: nothing to escape. */
-	put(j, j->len ? ",\"" : "\"", j->len ? 2 : 1);
-	put(j, t->key, strlen(t->key));
-	put(j, "\":", 2);
 	switch (t->type) {
 	case PROCCACHE_TAG_INT:
 		digits = pc_tags_decimal(t->num, num);
@@ -134,6 +138,12 @@ static int json_tag(const struct proccache_tag *t, void *userdata)
 		}
 		break;
 	}
+}
+
+static int json_tag(const struct proccache_tag *t, void *userdata)
+{
+	json_key(userdata, t->key);
+	json_value(userdata, (const struct tag_out *)t);
 	return 0;
 }
 
@@ -173,27 +183,96 @@ static bool memo_has_parent(const struct pc_tag_memo *m,
 	       m->parent_start == parent->start_time;
 }
 
-/* The hole a memo leaves for the parent pid: where its member starts and
- * ends in the text. */
+/*
+ * Capability names as JSON values, shared by the memos of all caches of
+ * the process: a host has few distinct sets, and they are the longest
+ * tags (a root process's three sets: 1.2 KB of the 1.6 KB). Published
+ * once (compare and swap on an empty slot), never changed or freed.
+ */
+struct caps_json {
+	uint64_t caps;
+	uint32_t list; /* a JSON array of names, else one string */
+	uint32_t len;
+	char text[];
+};
+
+#define CAPS_JSON_SLOTS 64
+static _Atomic(struct caps_json *) caps_json[CAPS_JSON_SLOTS];
+
+/* The shared JSON of capability set @o (o->caps), or NULL when the table
+ * is full or without memory. */
+static const struct caps_json *caps_json_of(const struct tag_out *o)
+{
+	uint32_t list = o->tag.type == PROCCACHE_TAG_STRINGS;
+	size_t start = (size_t)((o->caps * 0x9e3779b97f4a7c15ull) >> 58);
+	struct caps_json *c, *expected;
+
+	for (size_t i = 0; i < CAPS_JSON_SLOTS; i++) {
+		_Atomic(struct caps_json *) *slot =
+			&caps_json[(start + i) % CAPS_JSON_SLOTS];
+		struct json j = { 0 };
+
+		c = atomic_load_explicit(slot, memory_order_acquire);
+		if (c && c->caps == o->caps && c->list == list)
+			return c;
+		if (c)
+			continue;
+		json_value(&j, o); /* its length */
+		c = malloc(sizeof(*c) + j.len);
+		if (!c)
+			return NULL;
+		c->caps = o->caps;
+		c->list = list;
+		c->len = (uint32_t)j.len;
+		j = (struct json){ .buf = c->text, .cap = j.len };
+		json_value(&j, o);
+		expected = NULL;
+		if (atomic_compare_exchange_strong_explicit(
+			    slot, &expected, c, memory_order_acq_rel,
+			    memory_order_acquire))
+			return c;
+		free(c); /* another thread's came first: look again */
+		if (expected->caps == o->caps && expected->list == list)
+			return expected;
+	}
+	return NULL;
+}
+
+/* A memo being written: its text, and the splices it needs. */
 struct memo_json {
 	struct json j;
-	uint32_t hole_start, hole_end;
-	const char *hole_key;
-	enum proccache_tag_type hole_type;
+	unsigned int n;
+	bool full; /* a parent pid without a splice: not to be kept */
+	struct pc_tag_splice splice[PC_TAG_SPLICES];
 };
 
 static int memo_tag(const struct proccache_tag *t, void *userdata)
 {
 	const struct tag_out *o = (const struct tag_out *)t;
 	struct memo_json *m = userdata;
+	const struct caps_json *c;
+	size_t at = m->j.len;
 
-	if (o->parent_pid)
-		m->hole_start = (uint32_t)m->j.len;
-	json_tag(t, &m->j);
 	if (o->parent_pid) {
-		m->hole_end = (uint32_t)m->j.len;
-		m->hole_key = t->key;
-		m->hole_type = t->type;
+		/* written, and again per call: the parent given is the one */
+		json_tag(t, &m->j);
+		if (m->n == PC_TAG_SPLICES || m->j.len - at > UINT16_MAX) {
+			m->full = true;
+			return 0;
+		}
+		m->splice[m->n++] = (struct pc_tag_splice){
+			.str = t->key, .at = (uint32_t)at,
+			.skip = (uint16_t)(m->j.len - at), .hole = 1,
+			.hole_type = (uint8_t)t->type,
+		};
+	} else if (m->n < PC_TAG_SPLICES && o->caps_set &&
+		   (c = caps_json_of(o))) {
+		json_key(&m->j, t->key);
+		m->splice[m->n++] = (struct pc_tag_splice){
+			.str = c->text, .at = (uint32_t)m->j.len, .len = c->len,
+		};
+	} else {
+		json_tag(t, &m->j);
 	}
 	return 0;
 }
@@ -221,7 +300,7 @@ static size_t memo_write(const struct proccache_process *p,
 		pc_tags_emit_all(NULL, parent, vocab, users, json_tag, &pj,
 				 &inc_parent);
 	}
-	*ret_incomplete = inc_self || inc_parent;
+	*ret_incomplete = inc_self || inc_parent || mj->full;
 	return mj->j.len + pj.len;
 }
 
@@ -276,10 +355,8 @@ memo_make(const struct proccache_process *cp,
 	m->vocab = vocab;
 	m->self_len = (uint32_t)self_len;
 	m->parent_len = (uint32_t)(used - self_len);
-	m->hole_key = mj.hole_key;
-	m->hole_type = mj.hole_type;
-	m->hole_start = mj.hole_start;
-	m->hole_end = mj.hole_end;
+	m->n_splices = mj.n;
+	memcpy(m->splice, mj.splice, mj.n * sizeof(mj.splice[0]));
 	m->parent_image = parent ? pc_image_ref(parent->image) : NULL;
 	m->parent_pid = parent ? parent->pid : 0;
 	m->parent_ktime = parent ? parent->ktime : 0;
@@ -304,26 +381,32 @@ static void memo_self(const struct proccache_process *p,
 		      const struct pc_tag_memo *m,
 		      const struct proccache_process *parent, struct json *j)
 {
-	struct tag_out o = {
-		.tag = { .key = m->hole_key, .type = m->hole_type },
-		.plain = true,
-	};
 	uint32_t ppid = parent ? parent->pid : p->parent_pid;
+	uint32_t pos = 0;
 	char num[24];
 
-	if (!m->hole_key) {
-		put(j, m->text, m->self_len);
-		return;
+	for (unsigned int i = 0; i < m->n_splices; i++) {
+		const struct pc_tag_splice *s = &m->splice[i];
+		struct tag_out o = {
+			.tag = { .key = s->str, .type = s->hole_type },
+			.plain = true,
+		};
+
+		put(j, m->text + pos, s->at - pos);
+		pos = s->at + s->skip;
+		if (!s->hole) {
+			put(j, s->str, s->len);
+			continue;
+		}
+		if (o.tag.type == PROCCACHE_TAG_INT) {
+			o.tag.num = ppid;
+		} else {
+			o.tag.str = pc_tags_decimal(ppid, num);
+			o.tag.len = (size_t)(num + 23 - o.tag.str);
+		}
+		json_tag(&o.tag, j);
 	}
-	if (o.tag.type == PROCCACHE_TAG_INT) {
-		o.tag.num = ppid;
-	} else {
-		o.tag.str = pc_tags_decimal(ppid, num);
-		o.tag.len = (size_t)(num + 23 - o.tag.str);
-	}
-	put(j, m->text, m->hole_start);
-	json_tag(&o.tag, j);
-	put(j, m->text + m->hole_end, m->self_len - m->hole_end);
+	put(j, m->text + pos, m->self_len - pos);
 }
 
 PROCCACHE_API int proccache_tags_json(const struct proccache_process *p,

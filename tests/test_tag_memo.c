@@ -412,3 +412,31 @@ Test(tag_memo, what_is_kept_is_bounded)
 	proccache__free(pc);
 	free(args);
 }
+
+/* Capability names are kept once per set for all memos, up to 64 sets;
+ * past that, a memo holds its own. Either way each call is checked. */
+Test(tag_memo, more_capability_sets_than_are_shared)
+{
+	struct proccache *pc = cache();
+
+	exec_ev(pc, 1, 1000, 0, 0, "/sbin/init", "init\0", 5);
+	for (uint32_t pid = 2; pid < 202; pid++) {
+		PROCCACHE_OPTS(proccache_event, ev, .type = PROCCACHE_EVENT_EXEC,
+			       .pid = pid, .ktime = 1000 + pid,
+			       .parent = { .pid = 1, .ktime = 1000 },
+			       .start_time = 1000 + pid, .binary = "/bin/c",
+			       .args = "c\0", .args_len = 2, .cwd = "/",
+			       .caps = { .permitted = ((uint64_t)pid << 20) | 0x3,
+					 .effective = pid,
+					 .inheritable = (uint64_t)pid << 30 });
+
+		ingest(pc, &ev);
+	}
+	for (uint32_t pid = 2; pid < 202; pid++)
+		tags(pc, pid, pid % 2 ? PROCCACHE_TAGS_LOONGCOLLECTOR
+				      : PROCCACHE_TAGS_ECS, 2, NULL);
+	for (uint32_t pid = 2; pid < 202; pid++)
+		tags(pc, pid, pid % 2 ? PROCCACHE_TAGS_LOONGCOLLECTOR
+				      : PROCCACHE_TAGS_ECS, 1, NULL);
+	proccache__free(pc);
+}
