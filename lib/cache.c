@@ -23,8 +23,11 @@
 static char epoch_sync;
 
 /* ck_hs frees a replaced map with defer=true from inside put/set/remove,
- * which only the writer calls; this names the cache it belongs to. */
-static __thread struct proccache *hs_writer;
+ * which only the writer calls; this names the cache it belongs to. Set
+ * around every change of a hash set: initial-exec, so that it costs a
+ * store rather than a call (__tls_get_addr) in a shared library. */
+static __thread struct proccache *hs_writer
+	__attribute__((tls_model("initial-exec")));
 
 /* ------------------------------------------------------------------------ */
 /* Deferred frees: every one goes through here.                              */
