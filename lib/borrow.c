@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "execid.h"
 
 /* The snapshot of @n's parent process, or NULL: the nearest ancestor of
  * another pid. An exec without a fork makes the previous image of the same
@@ -80,17 +81,14 @@ PROCCACHE_API int proccache__with_exec_id(struct proccache *pc,
 					  proccache_borrow_fn fn,
 					  void *userdata)
 {
-	char node[PROCCACHE_NODE_NAME_MAX + 1];
 	struct proccache_key key;
 	int err;
 
 	if (!pc || !exec_id || !fn)
 		return -EINVAL;
-	err = proccache_exec_id_parse(exec_id, node, sizeof(node), &key);
+	err = pc_exec_id_key_on(exec_id, pc->node_name, &key);
 	if (err)
 		return err;
-	if (strcmp(node, pc->node_name) != 0)
-		return -ENOENT;
 	return with_node(pc, BY_KEY, &key, 0, fn, userdata);
 }
 

@@ -277,3 +277,38 @@ PROCCACHE_API int proccache_exec_id_parse(const char *exec_id,
 					   .pid = (uint32_t)f.pid };
 	return 0;
 }
+
+int pc_exec_id_key_on(const char *exec_id, const char *node,
+		      struct proccache_key *ret_key)
+{
+	char raw[PC_EXEC_ID_RAW_MAX], other[PROCCACHE_NODE_NAME_MAX + 1];
+	size_t id_len = strnlen(exec_id, PROCCACHE_EXEC_ID_MAX);
+	size_t node_len = strlen(node);
+	uint64_t ktime, pid;
+	const char *colon;
+	ssize_t n;
+	int err;
+
+	/* "<node>:<ktime>:<pid>": digits hold no ':', so the two last are
+	 * the ones after the node, as split_exec_id() would find them. */
+	if (id_len && id_len < PROCCACHE_EXEC_ID_MAX &&
+	    (n = pc_base64_decode(exec_id, id_len, raw, sizeof(raw))) >= 0 &&
+	    (size_t)n > node_len + 1 && !memcmp(raw, node, node_len) &&
+	    raw[node_len] == ':' &&
+	    (colon = memchr(raw + node_len + 1, ':',
+			    (size_t)n - node_len - 1)) &&
+	    !parse_decimal(raw + node_len + 1,
+			   (size_t)(colon - raw) - node_len - 1, UINT64_MAX,
+			   &ktime) &&
+	    !parse_decimal(colon + 1, (size_t)(raw + n - colon - 1),
+			   UINT32_MAX, &pid)) {
+		*ret_key = (struct proccache_key){ .ktime = ktime,
+						   .pid = (uint32_t)pid };
+		return 0;
+	}
+	/* Anything else: the full parse says which error. */
+	err = proccache_exec_id_parse(exec_id, other, sizeof(other), ret_key);
+	if (err)
+		return -EINVAL;
+	return strcmp(other, node) ? -ENOENT : 0;
+}

@@ -32,4 +32,14 @@ int pc_base64_encode(const void *src, size_t n, char *dst, size_t dst_len);
  */
 ssize_t pc_base64_decode(const char *src, size_t n, void *dst, size_t dst_len);
 
+/*
+ * The exec key @exec_id names on node @node, as proccache_exec_id_parse()
+ * and a comparison of the node would find it, for the lookups by exec ID:
+ * an ID of @node is checked in place, without copying or searching its
+ * node name. Returns 0, -EINVAL for a malformed ID or -ENOENT for another
+ * node's.
+ */
+int pc_exec_id_key_on(const char *exec_id, const char *node,
+		      struct proccache_key *ret_key);
+
 #endif

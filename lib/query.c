@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "execid.h"
 
 /* Look up with @find inside an epoch section and return a reference. */
 static struct proccache_process *
@@ -57,7 +58,6 @@ proccache__lookup_pid(struct proccache *pc, uint32_t pid)
 PROCCACHE_API struct proccache_process *
 proccache__lookup_exec_id(struct proccache *pc, const char *exec_id)
 {
-	char node[PROCCACHE_NODE_NAME_MAX + 1];
 	struct proccache_key key;
 	int err;
 
@@ -65,13 +65,9 @@ proccache__lookup_exec_id(struct proccache *pc, const char *exec_id)
 		errno = EINVAL;
 		return NULL;
 	}
-	err = proccache_exec_id_parse(exec_id, node, sizeof(node), &key);
+	err = pc_exec_id_key_on(exec_id, pc->node_name, &key);
 	if (err) {
 		errno = -err;
-		return NULL;
-	}
-	if (strcmp(node, pc->node_name) != 0) {
-		errno = ENOENT;
 		return NULL;
 	}
 	return lookup_with(pc, &key, false);

@@ -368,3 +368,76 @@ Test(borrow, the_parent_is_the_parent_process_across_re_execs)
 	cr_expect(w.pids[0] == 300 && w.pids[1] == 300 && w.pids[2] == 1);
 	proccache__free(pc);
 }
+
+/* Base64 of @n raw bytes, for exec IDs no formatter would write. */
+static void b64(const char *raw, size_t n, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)raw[i] << 16;
+
+		if (i + 1 < n)
+			v |= (uint32_t)(unsigned char)raw[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)raw[i + 2];
+		out[o++] = a[v >> 18 & 63];
+		out[o++] = a[v >> 12 & 63];
+		out[o++] = i + 1 < n ? a[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? a[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+static int key_of(const struct proccache_process *p,
+		  const struct proccache_process *parent, void *userdata)
+{
+	(void)parent;
+	*(struct proccache_key *)userdata = proccache_process__key(p);
+	return 0;
+}
+
+/* Lookups by exec ID check an ID of their own node in place; whatever the
+ * ID, they must answer as parsing it and comparing its node would. */
+Test(borrow, exec_id_lookups_answer_as_the_parser)
+{
+	static const char *const raws[] = {
+		"a:b:5:7", "a:b:7:9", "a:b:0:7", "a:5:7", "a:b:05:7",
+		"a:b:5:07", "a:b:5:7:", "a:b::7", "a:b:5:", "a:b:5:4294967296",
+		"a:b:18446744073709551616:7", "a:b:5:7x", "x:a:b:5:7", "a:b",
+		"a:bc:5:7", "a:b:5 :7", ":5:7", "a:b:5:7\n", "a:b:5:0",
+		"a:b:1:7:9", "a:b:18446744073709551615:4294967295",
+	};
+	PROCCACHE_OPTS(proccache_opts, opts, .node_name = "a:b");
+	struct proccache *pc = proccache__new(&opts);
+	char id[PROCCACHE_EXEC_ID_MAX * 2], node[PROCCACHE_NODE_NAME_MAX + 1];
+
+	cr_assert_not_null(pc);
+	exec_ev(pc, 7, 5, 0, "/x");
+	exec_ev(pc, 9, 7, 7, "/y");
+	exec_ev(pc, UINT32_MAX, UINT64_MAX, 7, "/z");
+	for (size_t i = 0; i < sizeof(raws) / sizeof(raws[0]); i++) {
+		struct proccache_key want, got = { 0 };
+		struct proccache_process *p;
+		int err, ret;
+
+		b64(raws[i], strlen(raws[i]), id);
+		err = proccache_exec_id_parse(id, node, sizeof(node), &want);
+		if (!err && strcmp(node, "a:b"))
+			err = -ENOENT;
+		if (!err && proccache__with_key(pc, &want, key_of, &got) != 0)
+			err = -ENOENT; /* well formed, ours, not cached */
+		ret = proccache__with_exec_id(pc, id, key_of, &got);
+		cr_expect_eq(ret, err, "%s: %d, want %d", raws[i], ret, err);
+		p = proccache__lookup_exec_id(pc, id);
+		cr_expect_eq(p ? 0 : -errno, err, "%s: lookup", raws[i]);
+		if (!err)
+			cr_expect(p && proccache_process__key(p).pid == want.pid &&
+					  proccache_process__key(p).ktime ==
+						  want.ktime,
+				  "%s", raws[i]);
+		proccache_process__unref(p);
+	}
+	proccache__free(pc);
+}

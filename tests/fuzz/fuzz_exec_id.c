@@ -3,10 +3,32 @@
  * Exec IDs both ways (lib/execid.c). First byte even: the rest is an exec
  * ID string; one the parser accepts must format back to exactly itself
  * (one key, one text). Odd: the rest is a key (12 bytes) and a node name;
- * what formats must parse back to the same node and key.
+ * what formats must parse back to the same node and key. And the lookups'
+ * check of an ID against a node (pc_exec_id_key_on()) answers as parsing
+ * and comparing the node, for any text and for the base64 of any bytes.
  */
 #include "execid.h"
 #include "fuzz.h"
+
+static void key_on_as_parse(const char *id)
+{
+	static const char *const nodes[] = { "n", "a:b", "node-1" };
+	char node[PROCCACHE_NODE_NAME_MAX + 1];
+	struct proccache_key want, got;
+	int r = proccache_exec_id_parse(id, node, sizeof(node), &want);
+
+	FUZZ_CHECK(r == 0 || r == -EINVAL);
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		int w = r ? r : strcmp(node, nodes[i]) ? -ENOENT : 0;
+
+		FUZZ_CHECK(pc_exec_id_key_on(id, nodes[i], &got) == w);
+		FUZZ_CHECK(w || (got.ktime == want.ktime && got.pid == want.pid));
+	}
+	if (!r) {
+		FUZZ_CHECK(pc_exec_id_key_on(id, node, &got) == 0);
+		FUZZ_CHECK(got.ktime == want.ktime && got.pid == want.pid);
+	}
+}
 
 static void parse_then_format(const uint8_t *data, size_t size)
 {
@@ -19,6 +41,7 @@ static void parse_then_format(const uint8_t *data, size_t size)
 		size = sizeof(id) - 1;
 	memcpy(id, data, size);
 	id[size] = '\0';
+	key_on_as_parse(id);
 	r = proccache_exec_id_parse(id, node, sizeof(node), &key);
 	FUZZ_CHECK(r == 0 || r == -EINVAL);
 	if (r)
@@ -69,6 +92,7 @@ static void base64_round_trip(const uint8_t *data, size_t size)
 		size = sizeof(back);
 	r = pc_base64_encode(data, size, text, sizeof(text));
 	FUZZ_CHECK(r == (int)PC_BASE64_LEN(size));
+	key_on_as_parse(text);
 	n = pc_base64_decode(text, (size_t)r, back, sizeof(back));
 	FUZZ_CHECK(n == (ssize_t)size && !memcmp(back, data, size));
 }
