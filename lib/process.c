@@ -148,6 +148,7 @@ void pc_image_unref(struct pc_image *img)
 }
 
 _Atomic size_t pc_tag_memo_bytes;
+_Atomic uint64_t pc_tag_memo_refused;
 
 void pc_tag_memo_free(struct pc_tag_memo *m)
 {

@@ -146,6 +146,7 @@ struct pc_tag_memo {
 
 /* Bytes of all snapshots' tag memos in this process, and their bound. */
 extern _Atomic size_t pc_tag_memo_bytes;
+extern _Atomic uint64_t pc_tag_memo_refused; /* memos not made: the bound */
 #define PC_TAG_MEMO_MAX (32u << 20)
 #define PC_TAG_MEMO_ONE_MAX (16u << 10) /* one snapshot's */
 

@@ -38,6 +38,10 @@ static void collect(struct proccache *pc, struct proccache_stats *s)
 	GET(pending_expired);
 	GET(adopted);
 #undef GET
+	s->tags_kept_bytes =
+		atomic_load_explicit(&pc_tag_memo_bytes, memory_order_relaxed);
+	s->tags_not_kept =
+		atomic_load_explicit(&pc_tag_memo_refused, memory_order_relaxed);
 	pc_reader_totals(pc, &s->lookups, &s->lookup_misses);
 }
 
@@ -110,6 +114,10 @@ static const struct metric metrics[] = {
 	  "Held exits that expired without finding their entry."),
 	M(adopted, "counter", NULL,
 	  "Entries linked to a parent that arrived after them."),
+	M(tags_kept_bytes, "gauge", NULL,
+	  "Bytes of tags kept for the next records (all caches of the process)."),
+	M(tags_not_kept, "counter", NULL,
+	  "Times tags were not kept for a bound (32 MiB in all, 16 KiB each)."),
 };
 
 #undef M

@@ -321,10 +321,14 @@ memo_make(const struct proccache_process *cp,
 	bool incomplete;
 
 	if (p->state == PROCCACHE_STATE_EXITED ||
-	    atomic_load_explicit(&p->tag_memo, memory_order_relaxed) ||
-	    atomic_load_explicit(&pc_tag_memo_bytes, memory_order_relaxed) >=
-		    PC_TAG_MEMO_MAX)
+	    atomic_load_explicit(&p->tag_memo, memory_order_relaxed))
 		return NULL;
+	if (atomic_load_explicit(&pc_tag_memo_bytes, memory_order_relaxed) >=
+	    PC_TAG_MEMO_MAX) {
+		atomic_fetch_add_explicit(&pc_tag_memo_refused, 1,
+					  memory_order_relaxed);
+		return NULL;
+	}
 	m = malloc(sizeof(*m) + room);
 	if (!m)
 		return NULL;
@@ -340,6 +344,9 @@ memo_make(const struct proccache_process *cp,
 				  &self_len, &incomplete);
 	}
 	if (incomplete || used > room) {
+		if (!incomplete) /* over PC_TAG_MEMO_ONE_MAX */
+			atomic_fetch_add_explicit(&pc_tag_memo_refused, 1,
+						  memory_order_relaxed);
 		free(m);
 		return NULL;
 	}
@@ -365,6 +372,8 @@ memo_make(const struct proccache_process *cp,
 				      memory_order_relaxed) + bytes >
 	    PC_TAG_MEMO_MAX) {
 		pc_tag_memo_free(m);
+		atomic_fetch_add_explicit(&pc_tag_memo_refused, 1,
+					  memory_order_relaxed);
 		return NULL;
 	}
 	if (!atomic_compare_exchange_strong_explicit(&p->tag_memo, &expected, m,

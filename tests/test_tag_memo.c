@@ -7,6 +7,7 @@
  * changed since the first.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,6 +391,8 @@ Test(tag_memo, what_is_kept_is_bounded)
 	struct proccache *pc = cache();
 	size_t args_len = 6 * 1024;
 	char *args = malloc(args_len);
+	struct proccache_stats st = { .sz = sizeof(st) };
+	static char prom[16384];
 	size_t before, after;
 
 	cr_assert_not_null(args);
@@ -401,9 +404,20 @@ Test(tag_memo, what_is_kept_is_bounded)
 		exec_ev(pc, pid, 1000 + pid, 1, 1000, "/bin/big", args,
 			args_len);
 	before = mallinfo2().uordblks;
+	cr_assert_eq(proccache__stats(pc, &st), 0);
+	cr_expect_eq(st.tags_kept_bytes, 0);
+	cr_expect_eq(st.tags_not_kept, 0);
 	for (uint32_t pid = 2; pid < 4002; pid++)
 		tags(pc, pid, PROCCACHE_TAGS_ECS, pid % 500 == 0 ? 3 : 1, NULL);
 	after = mallinfo2().uordblks;
+	cr_assert_eq(proccache__stats(pc, &st), 0);
+	cr_expect_leq(st.tags_kept_bytes, (uint64_t)32 << 20);
+	cr_expect_gt(st.tags_kept_bytes, (uint64_t)30 << 20, "%" PRIu64,
+		     st.tags_kept_bytes);
+	cr_expect_geq(st.tags_not_kept, 1000, "%" PRIu64, st.tags_not_kept);
+	cr_expect_leq(st.tags_kept_bytes, after - before);
+	cr_assert_gt(proccache__stats_prometheus(pc, prom, sizeof(prom)), 0);
+	cr_expect_not_null(strstr(prom, "proccache_tags_not_kept "), "%s", prom);
 	cr_expect_lt(after - before, (size_t)34 << 20,
 		     "%zu bytes kept for tags", after - before);
 	cr_expect_gt(after - before, (size_t)16 << 20,
@@ -411,6 +425,11 @@ Test(tag_memo, what_is_kept_is_bounded)
 		     after - before);
 	proccache__free(pc);
 	free(args);
+	/* Freed with the snapshots: nothing is kept once the cache is. */
+	pc = cache();
+	cr_assert_eq(proccache__stats(pc, &st), 0);
+	cr_expect_eq(st.tags_kept_bytes, 0, "%" PRIu64, st.tags_kept_bytes);
+	proccache__free(pc);
 }
 
 /* Capability names are kept once per set for all memos, up to 64 sets;

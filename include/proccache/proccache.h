@@ -33,7 +33,7 @@ extern "C" {
 /** @brief Library version, major part. */
 #define PROCCACHE_VERSION_MAJOR 1
 /** @brief Library version, minor part. */
-#define PROCCACHE_VERSION_MINOR 2
+#define PROCCACHE_VERSION_MINOR 3
 
 /**
  * @brief Declare @p NAME as a zeroed options struct of type @p TYPE with its
@@ -897,6 +897,14 @@ struct proccache_stats {
 	uint64_t pending_applied; /**< held exits applied to their entry */
 	uint64_t pending_expired; /**< held exits that never found their entry */
 	uint64_t adopted;         /**< children linked to a parent that came later */
+	/** Bytes of tags kept with snapshots for the next records that name
+	 *  them (proccache_tags_json()), for all caches of the host process
+	 *  together: at most 32 MiB. Since 1.3. */
+	uint64_t tags_kept_bytes;
+	/** Times a snapshot's tags were not kept for a bound: the 32 MiB of
+	 *  all, or 16 KiB for one snapshot (all caches of the host process).
+	 *  Their records are formatted per call. */
+	uint64_t tags_not_kept;
 	size_t : 0;
 };
 
