@@ -20,7 +20,7 @@
 
 /* Readers release it when they leave an epoch section, deferred frees
  * acquire it: the happens-before edge the epoch provides, told to TSan. */
-static char epoch_sync;
+char pc_epoch_sync;
 
 /* ck_hs frees a replaced map with defer=true from inside put/set/remove,
  * which only the writer calls; this names the cache it belongs to. Set
@@ -43,7 +43,7 @@ static void deferred_run(ck_epoch_entry_t *e)
 {
 	struct pc_deferred *d = container_of(e, struct pc_deferred, entry);
 
-	pc_tsan_acquire(&epoch_sync);
+	pc_tsan_acquire(&pc_epoch_sync);
 	d->fn(d->ptr);
 	free(d);
 }
@@ -56,7 +56,7 @@ void pc_defer(struct proccache *pc, void (*fn)(void *), void *ptr)
 	if (!d) {
 		/* No memory for the note: wait the readers out instead. */
 		ck_epoch_synchronize(pc->writer);
-		pc_tsan_acquire(&epoch_sync);
+		pc_tsan_acquire(&pc_epoch_sync);
 		fn(ptr);
 		return;
 	}
@@ -82,7 +82,7 @@ static void retired_run(ck_epoch_entry_t *e)
 {
 	struct pc_retired *b = container_of(e, struct pc_retired, entry);
 
-	pc_tsan_acquire(&epoch_sync);
+	pc_tsan_acquire(&pc_epoch_sync);
 	for (unsigned int i = 0; i < b->count; i++)
 		proccache_process__unref(b->snap[i]);
 	free(b);
@@ -103,7 +103,7 @@ static void retire_snapshot(struct proccache *pc, struct proccache_process *p)
 		if (!pc->retiring) {
 			/* No memory for the batch: wait the readers out. */
 			ck_epoch_synchronize(pc->writer);
-			pc_tsan_acquire(&epoch_sync);
+			pc_tsan_acquire(&pc_epoch_sync);
 			proccache_process__unref(p);
 			return;
 		}
@@ -118,7 +118,7 @@ static void node_free(ck_epoch_entry_t *e)
 {
 	struct pc_node *n = container_of(e, struct pc_node, epoch_entry);
 
-	pc_tsan_acquire(&epoch_sync);
+	pc_tsan_acquire(&pc_epoch_sync);
 	proccache_process__unref(atomic_load_explicit(&n->cur,
 						      memory_order_relaxed));
 	free(n);
@@ -249,7 +249,7 @@ static void reader_thread_exit(void *arg)
 	ck_epoch_unregister(&r->rec);
 }
 
-static struct pc_reader *reader_new(struct proccache *pc)
+struct pc_reader *pc_reader_new(struct proccache *pc)
 {
 	ck_epoch_record_t *rec = ck_epoch_recycle(&pc->epoch, NULL);
 	struct pc_reader *r;
@@ -274,39 +274,6 @@ static struct pc_reader *reader_new(struct proccache *pc)
 		return NULL;
 	}
 	return r;
-}
-
-struct pc_reader *pc_reader_enter(struct proccache *pc)
-{
-	struct pc_reader *r = pthread_getspecific(pc->reader_key);
-
-	if (!r) {
-		r = reader_new(pc);
-		if (!r)
-			return NULL;
-	}
-	ck_epoch_begin(&r->rec, NULL);
-	return r;
-}
-
-void pc_reader_exit(struct pc_reader *r)
-{
-	pc_tsan_release(&epoch_sync);
-	ck_epoch_end(&r->rec, NULL);
-}
-
-static void reader_count(struct pc_reader *r, bool hit)
-{
-	atomic_store_explicit(&r->lookups,
-			      atomic_load_explicit(&r->lookups,
-						   memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	if (!hit)
-		atomic_store_explicit(
-			&r->misses,
-			atomic_load_explicit(&r->misses, memory_order_relaxed) +
-				1,
-			memory_order_relaxed);
 }
 
 void pc_reader_totals(struct proccache *pc, uint64_t *ret_lookups,
@@ -350,13 +317,6 @@ struct pc_node *pc_find_pid(struct proccache *pc, uint32_t pid)
 
 	return n && pc_node_snapshot(n)->state == PROCCACHE_STATE_LIVE ? n
 									 : NULL;
-}
-
-/* Inside an epoch section: the node's snapshot cannot be freed before the
- * section ends, so taking a reference is safe. */
-struct proccache_process *pc_node_snapshot_ref(struct pc_node *n)
-{
-	return proccache_process__ref(pc_node_snapshot(n));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -704,7 +664,3 @@ void pc_housekeeping(struct proccache *pc)
 	pc_attrs_sweep(pc);
 }
 
-void pc_reader_counted(struct pc_reader *r, bool hit)
-{
-	reader_count(r, hit);
-}
