@@ -2,6 +2,7 @@
 /* Tags of a process and its parent in the three vocabularies. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,18 @@ static int fake_users(enum proccache_users_kind kind, uint32_t id, char *buf,
 	return snprintf(buf, len, "%s", name);
 }
 
+/* fake_users once the test opens the gate: until then the resolver
+ * thread waits, so that a name cannot be resolved before the test says. */
+static atomic_bool gate_open;
+
+static int gated_users(enum proccache_users_kind kind, uint32_t id, char *buf,
+		       size_t len, void *userdata)
+{
+	while (!atomic_load(&gate_open))
+		usleep(200);
+	return fake_users(kind, id, buf, len, userdata);
+}
+
 /* Ask until the cache has resolved @uid (the resolver is a thread). */
 static void resolved(struct proccache_users *u, uint32_t uid)
 {
@@ -360,7 +373,7 @@ static void resolved(struct proccache_users *u, uint32_t uid)
 
 Test(tags, user_names_from_the_user_cache_never_waited_for)
 {
-	PROCCACHE_OPTS(proccache_users_opts, uopts, .resolve = fake_users);
+	PROCCACHE_OPTS(proccache_users_opts, uopts, .resolve = gated_users);
 	struct proccache_users *u = proccache_users__new(&uopts);
 	struct proccache *pc = two();
 	PROCCACHE_OPTS(proccache_tags_opts, lc, .users = u);
@@ -371,9 +384,11 @@ Test(tags, user_names_from_the_user_cache_never_waited_for)
 	char buf[8192];
 
 	cr_assert_not_null(u);
-	/* Not resolved yet: left out, and the call did not wait. */
+	/* Not resolved yet (the resolver is held): left out, and the call
+	 * did not wait. The tags it could not complete are not kept. */
 	cr_assert_gt(proccache__tags_pid_json(pc, 200, 0, &lc, buf, sizeof(buf)), 0);
 	cr_expect_null(strstr(buf, "\"user\""), "%s", buf);
+	atomic_store(&gate_open, true);
 	resolved(u, 1000);
 	resolved(u, 1001);
 	cr_assert_gt(proccache__tags_pid_json(pc, 200, 0, &lc, buf, sizeof(buf)), 0);
