@@ -316,7 +316,7 @@ memo_make(const struct proccache_process *cp,
 {
 	struct proccache_process *p = (struct proccache_process *)cp;
 	struct pc_tag_memo *m, *expected = NULL;
-	size_t room = 2048, used, self_len, bytes;
+	size_t room = PC_TAG_MEMO_ONE_MAX, used, self_len, bytes;
 	struct memo_json mj;
 	bool incomplete;
 
@@ -332,17 +332,9 @@ memo_make(const struct proccache_process *cp,
 	m = malloc(sizeof(*m) + room);
 	if (!m)
 		return NULL;
+	/* written once, into room for the largest memo kept, then shrunk */
 	used = memo_write(p, parent, vocab, users, m->text, room, &mj,
 			  &self_len, &incomplete);
-	if (!incomplete && used > room && used <= PC_TAG_MEMO_ONE_MAX) {
-		free(m);
-		room = used;
-		m = malloc(sizeof(*m) + room);
-		if (!m)
-			return NULL;
-		used = memo_write(p, parent, vocab, users, m->text, room, &mj,
-				  &self_len, &incomplete);
-	}
 	if (incomplete || used > room) {
 		if (!incomplete) /* over PC_TAG_MEMO_ONE_MAX */
 			atomic_fetch_add_explicit(&pc_tag_memo_refused, 1,
