@@ -121,7 +121,34 @@ static void node_free(ck_epoch_entry_t *e)
 	pc_tsan_acquire(&pc_epoch_sync);
 	proccache_process__unref(atomic_load_explicit(&n->cur,
 						      memory_order_relaxed));
-	free(n);
+	pc_node_free_now(n);
+}
+
+_Static_assert(sizeof(struct pc_node) <= PC_RECORD_SIZE,
+	       "a node fits a recycled record");
+
+struct pc_node *pc_node_new(const struct proccache_key *key,
+			    struct pc_node *parent,
+			    struct proccache_process *snap)
+{
+	struct pc_recycler *r = pc_recycler;
+	struct pc_node *n = r ? pc_recycle_take(&r->records) : NULL;
+
+	if (!n && !(n = malloc(PC_RECORD_SIZE)))
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	n->key = *key;
+	atomic_init(&n->parent, parent);
+	atomic_init(&n->cur, snap);
+	return n;
+}
+
+void pc_node_free_now(struct pc_node *n)
+{
+	struct pc_recycler *r = pc_recycler;
+
+	if (n && (!r || !pc_recycle_put(&r->records, n)))
+		free(n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -460,6 +487,7 @@ void pc_cache_fini(struct proccache *pc)
 		proccache_process__unref(atomic_load(&n->cur));
 		free(n);
 	}
+	pc_recycler_drain(&pc->recycler);
 	pc_attrs_destroy(pc);
 	ck_hs_destroy(&pc->by_pid);
 	ck_hs_destroy(&pc->by_key);

@@ -162,6 +162,8 @@ struct proccache {
 	 * Writer-maintained like by_pid. */
 	ck_hs_t past;
 	unsigned long past_removed, past_peak;
+
+	struct pc_recycler recycler; /* freed records kept for reuse */
 };
 
 /* Stats: the writer is the only one that adds. */
@@ -298,6 +300,14 @@ bool pc_hs_set(struct proccache *pc, ck_hs_t *hs, unsigned long hash,
 void pc_hs_remove(struct proccache *pc, ck_hs_t *hs, unsigned long hash,
 		  const void *key, unsigned long *removed, unsigned long *peak);
 void pc_defer(struct proccache *pc, void (*fn)(void *), void *ptr);
+/* A node of @key (not inserted yet) with @parent and @snap (the caller's
+ * reference, taken over on success); NULL on ENOMEM. */
+struct pc_node *pc_node_new(const struct proccache_key *key,
+			    struct pc_node *parent,
+			    struct proccache_process *snap);
+/* Free @n (no reader can see it any more), or keep it for reuse while this
+ * thread is ingesting (pc_recycler, lib/process.h). */
+void pc_node_free_now(struct pc_node *n);
 /* Writer: set up and tear down the past index; note that a node stopped
  * or started being live, or is about to be reclaimed. */
 bool pc_past_init(struct proccache *pc, unsigned long seed);

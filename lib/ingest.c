@@ -78,20 +78,6 @@ static struct pc_node *resolve_parent(struct proccache *pc,
 	return n;
 }
 
-static struct pc_node *node_new(const struct proccache_key *key,
-				struct pc_node *parent,
-				struct proccache_process *snap)
-{
-	struct pc_node *n = calloc(1, sizeof(*n));
-
-	if (!n)
-		return NULL;
-	n->key = *key;
-	atomic_init(&n->parent, parent);
-	atomic_init(&n->cur, snap);
-	return n;
-}
-
 /* Publish @snap, a finished copy of @n's snapshot, as @n's last state:
  * @n leaves the pid index and waits for reclaim once unreferenced. */
 static void publish_end(struct proccache *pc, struct pc_node *n,
@@ -239,7 +225,7 @@ static int add_live(struct proccache *pc, const struct proccache_event *ev,
 
 	if (replaced && replaced->live && !(retired = retired_snapshot(replaced)))
 		goto fail;
-	n = node_new(&key, parent, snap);
+	n = pc_node_new(&key, parent, snap);
 	if (!n)
 		goto fail;
 	err = pc_node_insert(pc, n);
@@ -261,7 +247,7 @@ static int add_live(struct proccache *pc, const struct proccache_event *ev,
 fail:
 	proccache_process__unref(retired);
 	proccache_process__unref(snap);
-	free(n);
+	pc_node_free_now(n);
 	return err;
 }
 
@@ -319,12 +305,13 @@ static struct pc_node *recent_exit_of(struct proccache *pc,
  * process start (ev->start_time), means the live entry is a process whose
  * exit was lost and the pid was reused. With no live entry, the entry that
  * exited after this exec started is the process the exec belonged to.
+ * *@ret holds the live entry of the pid on entry.
  */
 static int exec_predecessor(struct proccache *pc,
 			    const struct proccache_event *ev,
 			    struct pc_node **ret)
 {
-	struct pc_node *cur = pc_find_pid(pc, ev->pid);
+	struct pc_node *cur = *ret;
 	bool stranger;
 	int err;
 
@@ -632,7 +619,10 @@ static struct pc_node *exit_target(struct proccache *pc,
 {
 	struct proccache_key key = { .pid = ev->pid, .ktime = ev->ktime };
 	struct pc_node *live = pc_find_pid(pc, ev->pid);
-	struct pc_node *n = ev->ktime ? pc_find_key(pc, &key) : NULL;
+	/* keys are unique: a live entry of that key is the one by key */
+	struct pc_node *n = !ev->ktime ? NULL
+			    : live && key_eq(&live->key, &key) ? live
+							       : pc_find_key(pc, &key);
 
 	*ret_result = PROCCACHE_INGEST_APPLIED;
 	if (!ev->ktime && live)
@@ -745,6 +735,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 {
 	struct proccache_event ev;
 	struct pc_event_copies copies;
+	struct pc_recycler *outer;
 	int ret;
 
 	if (!pc)
@@ -765,6 +756,8 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 	ret = pc_event_prepare(pc->env, pc->redact, &ev, &copies);
 	if (ret)
 		return ret;
+	outer = pc_recycler;
+	pc_recycler = &pc->recycler;
 	switch (ev.type) {
 	case PROCCACHE_EVENT_EXEC:
 		ret = ingest_exec(pc, &ev);
@@ -784,6 +777,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 	}
 	pc_event_copies_free(&copies);
 	housekeep(pc);
+	pc_recycler = outer;
 	return ret;
 }
 

@@ -160,12 +160,33 @@ void pc_tag_memo_free(struct pc_tag_memo *m)
 	}
 }
 
+__thread struct pc_recycler *pc_recycler
+	__attribute__((tls_model("initial-exec")));
+
+void pc_recycler_drain(struct pc_recycler *r)
+{
+	void *p;
+
+	while ((p = pc_recycle_take(&r->records)))
+		free(p);
+}
+
+/* Raw room for a snapshot: a recycled one when this thread is ingesting. */
+static struct proccache_process *snapshot_alloc(void)
+{
+	struct pc_recycler *r = pc_recycler;
+	struct proccache_process *p = r ? pc_recycle_take(&r->records) : NULL;
+
+	return p ? p : malloc(PC_RECORD_SIZE);
+}
+
 struct proccache_process *pc_process_new(struct pc_image *img)
 {
-	struct proccache_process *p = calloc(1, sizeof(*p));
+	struct proccache_process *p = snapshot_alloc();
 
 	if (!p)
 		return NULL;
+	memset(p, 0, sizeof(*p));
 	atomic_init(&p->ref, 1);
 	p->image = img;
 	return p;
@@ -173,7 +194,7 @@ struct proccache_process *pc_process_new(struct pc_image *img)
 
 struct proccache_process *pc_process_dup(const struct proccache_process *p)
 {
-	struct proccache_process *q = malloc(sizeof(*q));
+	struct proccache_process *q = snapshot_alloc();
 
 	if (!q)
 		return NULL;
@@ -202,6 +223,8 @@ proccache_process__ref(struct proccache_process *p)
 
 PROCCACHE_API void proccache_process__unref(struct proccache_process *p)
 {
+	struct pc_recycler *r;
+
 	if (!p || atomic_fetch_sub_explicit(&p->ref, 1,
 					    memory_order_acq_rel) != 1)
 		return;
@@ -209,7 +232,9 @@ PROCCACHE_API void proccache_process__unref(struct proccache_process *p)
 		pc_tag_memo_free(atomic_load_explicit(&p->tag_memo,
 						      memory_order_acquire));
 	pc_image_unref(p->image);
-	free(p);
+	r = pc_recycler;
+	if (!r || !pc_recycle_put(&r->records, p))
+		free(p);
 }
 
 PROCCACHE_API struct proccache_key

@@ -11,6 +11,7 @@
 #define PROCCACHE_PROCESS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -224,5 +225,70 @@ struct proccache_process *pc_process_new(struct pc_image *img);
 void pc_tag_memo_free(struct pc_tag_memo *m);
 /* A copy of @p with one reference and its own image reference. */
 struct proccache_process *pc_process_dup(const struct proccache_process *p);
+
+/*
+ * Writer-side recycling. The ingest thread makes and frees snapshots and
+ * nodes by the hundred thousand a second, mostly in batches (a reclaim, an
+ * epoch's retired snapshots) that overflow malloc's per-thread cache. A
+ * cache keeps up to PC_RECYCLE_MAX of those freed on a list and takes new
+ * ones from there. Only the thread inside that cache's proccache__ingest()
+ * touches its list: pc_recycler names it for the call, and a record freed
+ * on any other thread (or outside ingest) goes to free().
+ * proccache__free() empties it. Compiled out under AddressSanitizer, whose
+ * use-after-free checks need every free.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define PC_RECYCLE_MAX 0u
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PC_RECYCLE_MAX 0u
+#endif
+#endif
+#ifndef PC_RECYCLE_MAX
+#define PC_RECYCLE_MAX 256u
+#endif
+
+struct pc_recycle_list {
+	void *head; /* each record's first word links to the next */
+	uint32_t count;
+};
+
+/* Snapshots and nodes (lib/cache.h) share one list and one size of
+ * allocation, the snapshot's (a node is smaller): malloc gave both the same
+ * 80-byte chunk, so no more memory is used than before. */
+#define PC_RECORD_SIZE 72u
+
+struct pc_recycler {
+	struct pc_recycle_list records;
+};
+
+/* The recycler of the cache this thread is ingesting into, or NULL. */
+extern __thread struct pc_recycler *pc_recycler
+	__attribute__((tls_model("initial-exec")));
+
+static inline void *pc_recycle_take(struct pc_recycle_list *l)
+{
+	void *p = l->head;
+
+	if (p) {
+		memcpy(&l->head, p, sizeof(void *));
+		l->count--;
+	}
+	return p;
+}
+
+/* Keep @p (at least pointer-sized) for reuse; false: free it yourself. */
+static inline bool pc_recycle_put(struct pc_recycle_list *l, void *p)
+{
+	if (l->count >= PC_RECYCLE_MAX)
+		return false;
+	memcpy(p, &l->head, sizeof(void *));
+	l->head = p;
+	l->count++;
+	return true;
+}
+
+/* Free what @r keeps. */
+void pc_recycler_drain(struct pc_recycler *r);
 
 #endif
