@@ -62,10 +62,10 @@ int pc_timerfd_arm(int fd, uint64_t when_ns)
 	return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) ? -errno : 0;
 }
 
-void pc_timerfd_clear(int fd)
+bool pc_timerfd_take(int fd)
 {
 	uint64_t ticks;
 
 	/* EAGAIN: it had not fired; nothing else can happen to a timerfd */
-	(void)!read(fd, &ticks, sizeof(ticks));
+	return read(fd, &ticks, sizeof(ticks)) == (ssize_t)sizeof(ticks);
 }

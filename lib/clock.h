@@ -34,7 +34,8 @@ bool pc_same_start(uint64_t a, uint64_t b);
  * -errno. */
 int pc_timerfd_arm(int fd, uint64_t when_ns);
 
-/* Take the expirations of the non-blocking timerfd @fd, if any. */
-void pc_timerfd_clear(int fd);
+/* Take the expirations of the non-blocking timerfd @fd: whether it had
+ * fired (it is not readable any more then). */
+bool pc_timerfd_take(int fd);
 
 #endif

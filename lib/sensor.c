@@ -39,6 +39,9 @@ struct pc_sensor {
 	char *proc_prefix, *pin_path;
 
 	int epfd, timerfd;
+	/* when the timer is set to fire (CLOCK_MONOTONIC ns), 0 = not set or
+	 * fired and taken: a turn sets and reads it only when that changes */
+	uint64_t armed_at;
 	bool detached;
 	struct pc_reconcile rc;
 	_Atomic uint64_t reconciliations, reconcile_exited, reconcile_added,
@@ -117,6 +120,12 @@ static int own_strings(struct pc_sensor *s)
 
 /* ---- the one epoll set ---------------------------------------------------- */
 
+/*
+ * Set the timer for the next deadline unless it is set for that already
+ * (the netlink backend rounds its deadlines to a grid, so most turns keep
+ * them). A timer left set when nothing is due any more fires once for
+ * nothing, which is cheaper than a system call to unset it.
+ */
 static void arm(struct pc_sensor *s)
 {
 	uint64_t next = s->b->ops->wake_at ? s->b->ops->wake_at(s->b) : 0;
@@ -125,9 +134,22 @@ static void arm(struct pc_sensor *s)
 
 	if (rc && (!next || rc < next))
 		next = rc;
+	if (!next || next == s->armed_at)
+		return;
 	err = pc_timerfd_arm(s->timerfd, next);
 	if (err)
 		pc_debug("sensor: cannot arm the timer: %s", strerror(-err));
+	else
+		s->armed_at = next;
+}
+
+/* Take the timer's expiry once it is due: until then it cannot have
+ * fired, and there is nothing to read. */
+static void take_timer(struct pc_sensor *s)
+{
+	if (s->armed_at && pc_clock_ns(CLOCK_MONOTONIC) >= s->armed_at &&
+	    pc_timerfd_take(s->timerfd))
+		s->armed_at = 0;
 }
 
 static int open_poll_set(struct pc_sensor *s)
@@ -202,7 +224,7 @@ static int turn(struct pc_sensor *s)
 {
 	int n, ret;
 
-	pc_timerfd_clear(s->timerfd);
+	take_timer(s);
 	n = s->b->ops->consume(s->b);
 	ret = n < 0 ? 0 : reconcile_if_due(s);
 	arm(s);

@@ -19,6 +19,7 @@
 #include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,6 +340,67 @@ Test(selection, explicit_netlink, .timeout = 60)
 	cr_expect_eq(proccache__sensor_start(cache, NULL), -EALREADY);
 	proccache__sensor_stop(cache);
 	cr_expect_null(proccache__sensor_backend(cache));
+	proccache__free(cache);
+}
+
+struct exec_watch {
+	uint32_t pid;
+	bool seen;
+};
+
+static int note_exec(struct proccache *c, const struct proccache_event *ev,
+		     const struct proccache_process *process,
+		     const struct proccache_process *parent, void *userdata)
+{
+	struct exec_watch *w = userdata;
+
+	if (ev->pid == w->pid)
+		w->seen = true;
+	return 0;
+}
+
+/*
+ * The runner's timer (lib/sensor.c): a lone exec waits out the settle time
+ * and is ingested when the timer fires, nothing else arriving; then the fd
+ * goes quiet. A timer that fired and was not taken would leave the fd
+ * readable and a host's loop spinning.
+ */
+Test(netlink, the_timer_releases_a_lone_exec_then_goes_quiet, .timeout = 60)
+{
+	struct proccache *cache = start_netlink();
+	struct pollfd pfd = { .fd = proccache__sensor_fd(cache),
+			      .events = POLLIN };
+	struct exec_watch w = { 0 };
+	unsigned int wakeups = 0;
+	uint64_t until;
+	pid_t pid;
+	int go;
+
+	cr_assert_not_null(proccache__subscribe(cache, PROCCACHE_EVENT_EXEC,
+						note_exec, &w, NULL));
+	proccache__sensor_consume(cache);
+	/* it execs and waits: its exec is the last event for a while */
+	pid = held_sh("pc-lone-exec", &go);
+	cr_assert_gt(pid, 0);
+	w.pid = (uint32_t)pid;
+	/* Only the host's own loop runs: poll, then consume. */
+	until = now_ms() + (uint64_t)(5000 * time_scale());
+	while (!w.seen && now_ms() < until)
+		if (poll(&pfd, 1, 100) > 0)
+			cr_assert_geq(proccache__sensor_consume(cache), 0);
+	cr_assert(w.seen, "the exec of %d never left the settle FIFO", pid);
+	/* Quiet: a spinning fd would wake thousands of times in 500 ms. */
+	until = now_ms() + 500;
+	while (now_ms() < until) {
+		if (poll(&pfd, 1, 50) > 0) {
+			wakeups++;
+			cr_assert_geq(proccache__sensor_consume(cache), 0);
+		}
+	}
+	cr_expect_lt(wakeups, 100, "%u wake-ups in 500 ms of a quiet host",
+		     wakeups);
+	cr_log_info("%u wake-ups in 500 ms after the exec", wakeups);
+	release(pid, go);
 	proccache__free(cache);
 }
 
