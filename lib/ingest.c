@@ -736,6 +736,7 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 	struct proccache_event ev;
 	struct pc_event_copies copies;
 	struct pc_recycler *outer;
+	size_t n;
 	int ret;
 
 	if (!pc)
@@ -745,8 +746,10 @@ PROCCACHE_API int proccache__ingest(struct proccache *pc,
 		return -EINVAL;
 	}
 	/* Work on a full-size copy: fields past the caller's sz are zero. */
-	memset(&ev, 0, sizeof(ev));
-	memcpy(&ev, in, in->sz < sizeof(ev) ? in->sz : sizeof(ev));
+	n = in->sz < sizeof(ev) ? in->sz : sizeof(ev);
+	memcpy(&ev, in, n);
+	if (n < sizeof(ev))
+		memset((char *)&ev + n, 0, sizeof(ev) - n);
 	ev.sz = sizeof(ev);
 	pc->now = pc_now(pc);
 	if (!event_valid(&ev)) {
