@@ -132,7 +132,7 @@ struct pc_node *pc_node_new(const struct proccache_key *key,
 			    struct proccache_process *snap)
 {
 	struct pc_recycler *r = pc_recycler;
-	struct pc_node *n = r ? pc_recycle_take(&r->records) : NULL;
+	struct pc_node *n = r ? pc_recycle_take(r) : NULL;
 
 	if (!n && !(n = malloc(PC_RECORD_SIZE)))
 		return NULL;
@@ -147,7 +147,7 @@ void pc_node_free_now(struct pc_node *n)
 {
 	struct pc_recycler *r = pc_recycler;
 
-	if (n && (!r || !pc_recycle_put(&r->records, n)))
+	if (n && (!r || !pc_recycle_put(r, n)))
 		free(n);
 }
 

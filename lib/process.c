@@ -167,7 +167,7 @@ void pc_recycler_drain(struct pc_recycler *r)
 {
 	void *p;
 
-	while ((p = pc_recycle_take(&r->records)))
+	while ((p = pc_recycle_take(r)))
 		free(p);
 }
 
@@ -175,7 +175,7 @@ void pc_recycler_drain(struct pc_recycler *r)
 static struct proccache_process *snapshot_alloc(void)
 {
 	struct pc_recycler *r = pc_recycler;
-	struct proccache_process *p = r ? pc_recycle_take(&r->records) : NULL;
+	struct proccache_process *p = r ? pc_recycle_take(r) : NULL;
 
 	return p ? p : malloc(PC_RECORD_SIZE);
 }
@@ -233,7 +233,7 @@ PROCCACHE_API void proccache_process__unref(struct proccache_process *p)
 						      memory_order_acquire));
 	pc_image_unref(p->image);
 	r = pc_recycler;
-	if (!r || !pc_recycle_put(&r->records, p))
+	if (!r || !pc_recycle_put(r, p))
 		free(p);
 }
 

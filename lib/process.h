@@ -248,25 +248,21 @@ struct proccache_process *pc_process_dup(const struct proccache_process *p);
 #define PC_RECYCLE_MAX 256u
 #endif
 
-struct pc_recycle_list {
-	void *head; /* each record's first word links to the next */
-	uint32_t count;
-};
-
 /* Snapshots and nodes (lib/cache.h) share one list and one size of
  * allocation, the snapshot's (a node is smaller): malloc gave both the same
  * 80-byte chunk, so no more memory is used than before. */
-#define PC_RECORD_SIZE 72u
+#define PC_RECORD_SIZE sizeof(struct proccache_process)
 
 struct pc_recycler {
-	struct pc_recycle_list records;
+	void *head; /* each record's first word links to the next */
+	uint32_t count;
 };
 
 /* The recycler of the cache this thread is ingesting into, or NULL. */
 extern __thread struct pc_recycler *pc_recycler
 	__attribute__((tls_model("initial-exec")));
 
-static inline void *pc_recycle_take(struct pc_recycle_list *l)
+static inline void *pc_recycle_take(struct pc_recycler *l)
 {
 	void *p = l->head;
 
@@ -278,7 +274,7 @@ static inline void *pc_recycle_take(struct pc_recycle_list *l)
 }
 
 /* Keep @p (at least pointer-sized) for reuse; false: free it yourself. */
-static inline bool pc_recycle_put(struct pc_recycle_list *l, void *p)
+static inline bool pc_recycle_put(struct pc_recycler *l, void *p)
 {
 	if (l->count >= PC_RECYCLE_MAX)
 		return false;
