@@ -124,17 +124,14 @@ static void node_free(ck_epoch_entry_t *e)
 	pc_node_free_now(n);
 }
 
-_Static_assert(sizeof(struct pc_node) <= PC_RECORD_SIZE,
-	       "a node fits a recycled record");
-
 struct pc_node *pc_node_new(const struct proccache_key *key,
 			    struct pc_node *parent,
 			    struct proccache_process *snap)
 {
 	struct pc_recycler *r = pc_recycler;
-	struct pc_node *n = r ? pc_recycle_take(r) : NULL;
+	struct pc_node *n = r ? pc_recycle_take(r, PC_RECYCLE_NODE) : NULL;
 
-	if (!n && !(n = malloc(PC_RECORD_SIZE)))
+	if (!n && !(n = malloc(sizeof(*n))))
 		return NULL;
 	memset(n, 0, sizeof(*n));
 	n->key = *key;
@@ -147,7 +144,7 @@ void pc_node_free_now(struct pc_node *n)
 {
 	struct pc_recycler *r = pc_recycler;
 
-	if (n && (!r || !pc_recycle_put(r, n)))
+	if (n && (!r || !pc_recycle_put(r, PC_RECYCLE_NODE, n)))
 		free(n);
 }
 

@@ -167,17 +167,19 @@ void pc_recycler_drain(struct pc_recycler *r)
 {
 	void *p;
 
-	while ((p = pc_recycle_take(r)))
-		free(p);
+	for (int k = 0; k < PC_RECYCLE_KINDS; k++)
+		while ((p = pc_recycle_take(r, k)))
+			free(p);
 }
 
 /* Raw room for a snapshot: a recycled one when this thread is ingesting. */
 static struct proccache_process *snapshot_alloc(void)
 {
 	struct pc_recycler *r = pc_recycler;
-	struct proccache_process *p = r ? pc_recycle_take(r) : NULL;
+	struct proccache_process *p =
+		r ? pc_recycle_take(r, PC_RECYCLE_SNAPSHOT) : NULL;
 
-	return p ? p : malloc(PC_RECORD_SIZE);
+	return p ? p : malloc(sizeof(*p));
 }
 
 struct proccache_process *pc_process_new(struct pc_image *img)
@@ -233,7 +235,7 @@ PROCCACHE_API void proccache_process__unref(struct proccache_process *p)
 						      memory_order_acquire));
 	pc_image_unref(p->image);
 	r = pc_recycler;
-	if (!r || !pc_recycle_put(r, p))
+	if (!r || !pc_recycle_put(r, PC_RECYCLE_SNAPSHOT, p))
 		free(p);
 }
 

@@ -248,39 +248,41 @@ struct proccache_process *pc_process_dup(const struct proccache_process *p);
 #define PC_RECYCLE_MAX 256u
 #endif
 
-/* Snapshots and nodes (lib/cache.h) share one list and one size of
- * allocation, the snapshot's (a node is smaller): malloc gave both the same
- * 80-byte chunk, so no more memory is used than before. */
-#define PC_RECORD_SIZE sizeof(struct proccache_process)
+/* Snapshots and nodes (lib/cache.h) are kept on a list each, at their own
+ * sizes (80- and 64-byte malloc chunks): one shared size would add 16 bytes
+ * to every cached node. */
+enum pc_recycle_kind { PC_RECYCLE_SNAPSHOT, PC_RECYCLE_NODE, PC_RECYCLE_KINDS };
 
 struct pc_recycler {
-	void *head; /* each record's first word links to the next */
-	uint32_t count;
+	void *head[PC_RECYCLE_KINDS]; /* a record's first word links the next */
+	uint32_t count[PC_RECYCLE_KINDS];
 };
 
 /* The recycler of the cache this thread is ingesting into, or NULL. */
 extern __thread struct pc_recycler *pc_recycler
 	__attribute__((tls_model("initial-exec")));
 
-static inline void *pc_recycle_take(struct pc_recycler *l)
+static inline void *pc_recycle_take(struct pc_recycler *l,
+				    enum pc_recycle_kind k)
 {
-	void *p = l->head;
+	void *p = l->head[k];
 
 	if (p) {
-		memcpy(&l->head, p, sizeof(void *));
-		l->count--;
+		memcpy(&l->head[k], p, sizeof(void *));
+		l->count[k]--;
 	}
 	return p;
 }
 
 /* Keep @p (at least pointer-sized) for reuse; false: free it yourself. */
-static inline bool pc_recycle_put(struct pc_recycler *l, void *p)
+static inline bool pc_recycle_put(struct pc_recycler *l,
+				  enum pc_recycle_kind k, void *p)
 {
-	if (l->count >= PC_RECYCLE_MAX)
+	if (l->count[k] >= PC_RECYCLE_MAX)
 		return false;
-	memcpy(p, &l->head, sizeof(void *));
-	l->head = p;
-	l->count++;
+	memcpy(p, &l->head[k], sizeof(void *));
+	l->head[k] = p;
+	l->count[k]++;
 	return true;
 }
 

@@ -635,6 +635,45 @@ Test(cache, memory_plateaus_under_churn)
 	proccache__free(pc);
 }
 
+/*
+ * The 256-byte budget of a cached process (docs/benchmarks.md, bench_ingest's
+ * "bytes per cached process"), strings excluded. Recycling once gave nodes
+ * the snapshot's size, 16 bytes more each: 264 bytes at this count.
+ */
+Test(cache, a_cached_process_fits_its_budget)
+{
+	enum { N = 100000 };
+	static const size_t strings = sizeof("/b") + 2 + sizeof("/");
+	PROCCACHE_OPTS(proccache_opts, opts, .node_name = "n",
+		       .max_entries = N + 16, .clock = churn_clock);
+	struct proccache *pc;
+	size_t before, after;
+	double per;
+
+	malloc_trim(0);
+	before = mallinfo2().uordblks + mallinfo2().hblkhd;
+	pc = proccache__new(&opts);
+	cr_assert_not_null(pc);
+	cr_assert_eq(exec_ev(pc, 1, 1, 0, "/sbin/init"), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		PROCCACHE_OPTS(proccache_event, e, .type = PROCCACHE_EVENT_EXEC,
+			       .pid = 2 + i, .ktime = 100 + i,
+			       .parent = { .pid = 1, .ktime = 1 },
+			       .binary = "/b", .args = "a", .args_len = 2,
+			       .cwd = "/");
+
+		cr_assert_eq(proccache__ingest(pc, &e), 0);
+	}
+	for (int i = 0; i < 8; i++) /* the maps replaced while growing */
+		proccache__tick(pc);
+	after = mallinfo2().uordblks + mallinfo2().hblkhd;
+	per = ((double)(after - before) - (double)(N + 1) * (double)strings) /
+	      (N + 1);
+	cr_log_info("%.1f bytes per cached process, strings excluded", per);
+	cr_expect_leq(per, 256.0, "%.1f bytes per cached process", per);
+	proccache__free(pc);
+}
+
 Test(cache, creds_change_publishes_a_new_snapshot)
 {
 	struct proccache *pc = cache();
