@@ -237,7 +237,11 @@ static inline void pc_reader_counted(struct pc_reader *r, bool hit)
  * section ends, so taking a reference is safe. */
 static inline struct proccache_process *pc_node_snapshot_ref(struct pc_node *n)
 {
-	return proccache_process__ref(pc_node_snapshot(n));
+	struct proccache_process *p = pc_node_snapshot(n);
+
+	/* proccache_process__ref(), inline: once per lookup and ancestor */
+	atomic_fetch_add_explicit(&p->ref, 1, memory_order_relaxed);
+	return p;
 }
 static inline struct pc_node *pc_node_parent(struct pc_node *n)
 {
