@@ -13,6 +13,12 @@
  *  - lookup by exec ID, read the binary: the cache borrowed
  *    (proccache__with_exec_id()), the table with a counted reference.
  *
+ * A third scenario is the control: the same paced writer ingesting into
+ * another cache of the same design. The readers then share the cores and
+ * the memory with a writer but none of their data, so what they lose there
+ * is the machine's (CPU time slices, caches, scheduler wake-ups), not the
+ * design's.
+ *
  * PROCCACHE_BENCH_SECONDS (default 2) per measurement,
  * PROCCACHE_BENCH_ROUNDS (default 5; the median is shown),
  * PROCCACHE_BENCH_WS (default 10000 live processes).
@@ -36,7 +42,10 @@
 #define TAG_BUF 8192
 
 enum op { TAG_PID, EXEC_ID, N_OPS };
-enum scenario { NO_WRITER, PACED, N_SCENARIOS };
+/* ELSEWHERE, the control: the same paced writer ingesting into another
+ * cache of the same design, so that the readers share the cores, the
+ * memory and the scheduler with it, but not a byte of their data. */
+enum scenario { NO_WRITER, PACED, ELSEWHERE, N_SCENARIOS };
 enum { CACHE, RWLOCK, RWLOCK_WF, N_DESIGNS };
 
 static const struct design *const designs[N_DESIGNS] = {
@@ -287,6 +296,8 @@ struct run {
 	const uint32_t *pids;
 	uint64_t n_ids;
 	struct workload wl;
+	void *wd; /* ELSEWHERE: the writer's own cache, and its workload */
+	struct workload wwl;
 	pthread_barrier_t start;
 	_Atomic uint64_t cur;
 	_Atomic bool stop, exhausted;
@@ -349,9 +360,9 @@ static void pace(const struct run *run, uint64_t t0, uint64_t events)
 static void *writer_main(void *arg)
 {
 	struct run *run = arg;
-	uint64_t t0;
-
-	uint64_t cpu0;
+	void *d = run->wd ? run->wd : run->d;
+	struct workload *wl = run->wd ? &run->wwl : &run->wl;
+	uint64_t t0, cpu0;
 
 	pthread_barrier_wait(&run->start);
 	t0 = bench_now_ns();
@@ -359,18 +370,19 @@ static void *writer_main(void *arg)
 	while (!atomic_load_explicit(&run->stop, memory_order_relaxed)) {
 		if (run->writer_events % 192 == 0)
 			pace(run, t0, run->writer_events);
-		if (run->wl.next >= run->n_ids) {
+		if (wl->next >= run->n_ids) {
 			atomic_store(&run->exhausted, true);
 			break;
 		}
-		if (wl_cycle(&run->wl, designs[run->design], run->d) < 0) {
+		if (wl_cycle(wl, designs[run->design], d) < 0) {
 			fprintf(stderr, "%s: ingest failed\n",
 				designs[run->design]->name);
 			exit(2);
 		}
 		run->writer_events += WL_EVENTS_PER_CYCLE;
-		atomic_store_explicit(&run->cur, run->wl.next,
-				      memory_order_release);
+		if (!run->wd)
+			atomic_store_explicit(&run->cur, wl->next,
+					      memory_order_release);
 	}
 	run->writer_cpu_ns = bench_thread_cpu_ns() - cpu0;
 	return NULL;
@@ -400,15 +412,24 @@ static struct result measure(struct run *proto, enum scenario sc,
 		fprintf(stderr, "%s: setup failed\n", ds->name);
 		exit(2);
 	}
+	run->wd = NULL;
+	if (sc == ELSEWHERE) {
+		run->wwl = (struct workload){ .ws = proto->wl.ws };
+		run->wd = ds->create(4 * run->wl.ws + (1u << 16), GRACE_NS);
+		if (!run->wd || wl_prefill(&run->wwl, ds, run->wd) < 0) {
+			fprintf(stderr, "%s: setup failed\n", ds->name);
+			exit(2);
+		}
+	}
 	atomic_store(&run->cur, run->wl.next);
-	pthread_barrier_init(&run->start, NULL, N_READERS + 1 + (sc == PACED));
+	pthread_barrier_init(&run->start, NULL, N_READERS + 1 + (sc != NO_WRITER));
 	for (int i = 0; i < N_READERS; i++) {
 		readers[i].run = run;
 		readers[i].seed = 0x5eed + (uint64_t)i;
 		pthread_create(&readers[i].thread, NULL, reader_main,
 			       &readers[i]);
 	}
-	if (sc == PACED)
+	if (sc != NO_WRITER)
 		pthread_create(&writer, NULL, writer_main, run);
 	pthread_barrier_wait(&run->start);
 	t0 = bench_now_ns();
@@ -426,13 +447,15 @@ static struct result measure(struct run *proto, enum scenario sc,
 		misses += readers[i].misses;
 		cpu += readers[i].cpu_ns;
 	}
-	if (sc == PACED)
+	if (sc != NO_WRITER)
 		pthread_join(writer, NULL);
 	ds->destroy(run->d);
+	if (run->wd)
+		ds->destroy(run->wd);
 	pthread_barrier_destroy(&run->start);
 	r.per_s = (double)ops / ((double)(t1 - t0) / 1e9);
 	r.per_cpu_s = (double)ops / ((double)cpu / 1e9) * N_READERS;
-	r.writer_per_s = sc == PACED ? (double)run->writer_events /
+	r.writer_per_s = sc != NO_WRITER ? (double)run->writer_events /
 					       ((double)(t1 - t0) / 1e9)
 				     : 0;
 	r.writer_cores = (double)run->writer_cpu_ns / (double)(t1 - t0);
@@ -473,7 +496,8 @@ static void check_same_output(uint32_t ws)
 }
 
 static const char *const op_names[N_OPS] = { "tag by pid", "exec ID lookup" };
-static const char *const sc_names[N_SCENARIOS] = { "no writer", "paced writer" };
+static const char *const sc_names[N_SCENARIOS] = { "no writer", "paced writer",
+						   "writer elsewhere" };
 
 int main(void)
 {
@@ -538,16 +562,19 @@ int main(void)
 		printf("\n%s: operations/s of the %d readers together (wall "
 		       "clock) [events/s the writer ingested]; per reader CPU "
 		       "second\n", op_names[op], N_READERS);
-		printf("%-28s | %12s | %12s %10s | %10s | %10s\n", "design",
-		       sc_names[0], sc_names[1], "", "/CPU s, no", "/CPU s, w");
+		printf("%-28s | %12s | %12s %10s | %10s | %10s | %10s\n",
+		       "design", sc_names[0], sc_names[1], "", "/CPU s, no",
+		       "/CPU s, w", "/CPU s, el");
 		for (int d = 0; d < N_DESIGNS; d++) {
 			struct result *m = med[op][d];
 
-			printf("%-28s | %12.0f | %12.0f [%8.0f] | %10.0f | %10.0f\n",
+			printf("%-28s | %12.0f | %12.0f [%8.0f] | %10.0f | %10.0f"
+			       " | %10.0f\n",
 			       designs[d]->name, m[NO_WRITER].per_s,
 			       m[PACED].per_s, m[PACED].writer_per_s,
 			       m[NO_WRITER].per_cpu_s / N_READERS,
-			       m[PACED].per_cpu_s / N_READERS);
+			       m[PACED].per_cpu_s / N_READERS,
+			       m[ELSEWHERE].per_cpu_s / N_READERS);
 			if (m[NO_WRITER].misses > 0.001 || m[PACED].misses > 0.001)
 				printf("  (misses: %.2f%% no writer, %.2f%% paced)\n",
 				       100 * m[NO_WRITER].misses,
@@ -578,6 +605,7 @@ int main(void)
 			      med[op][CACHE][NO_WRITER].per_s;
 		double cpu = med[op][CACHE][PACED].per_cpu_s /
 			     med[op][CACHE][NO_WRITER].per_cpu_s;
+		double else_cpu;
 		char what[96];
 
 		/* Readers that never wait share the cores with the writer:
@@ -598,6 +626,14 @@ int main(void)
 			 op_names[op]);
 		printf("%-58s %6.1f%%  >= 90%%: %s\n", what, 100 * cpu,
 		       bench_verdict(cpu >= 0.9));
+		/* The control: what a writer costs the readers on this
+		 * machine when it shares nothing with them. */
+		else_cpu = med[op][CACHE][ELSEWHERE].per_cpu_s /
+			   med[op][CACHE][NO_WRITER].per_cpu_s;
+		printf("  (beside the same writer on another cache, sharing no "
+		       "data, the readers keep %.1f%%\n   per CPU second: the "
+		       "cache's own share of the loss is %.1f%% of the rate)\n",
+		       100 * else_cpu, 100 * (else_cpu - cpu));
 	}
 	free(pids);
 	free(ids);
