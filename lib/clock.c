@@ -15,6 +15,26 @@ uint64_t pc_clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * PC_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+/* Moves of the wall clock against boot time smaller than this are taken
+ * for the jitter of reading two clocks, and do not change the offset. */
+#define PC_WALL_STEP_NS (10ull * 1000 * 1000)
+
+int64_t pc_wall_minus_boot_ns(void)
+{
+	static _Atomic int64_t kept;
+	int64_t seen = atomic_load_explicit(&kept, memory_order_relaxed);
+	uint64_t b0 = pc_clock_ns(CLOCK_BOOTTIME);
+	uint64_t r = pc_clock_ns(CLOCK_REALTIME);
+	uint64_t b1 = pc_clock_ns(CLOCK_BOOTTIME);
+	int64_t now = (int64_t)r - (int64_t)(b0 + (b1 - b0) / 2);
+
+	if (seen && now - seen < (int64_t)PC_WALL_STEP_NS &&
+	    seen - now < (int64_t)PC_WALL_STEP_NS)
+		return seen;
+	atomic_store_explicit(&kept, now, memory_order_relaxed);
+	return now;
+}
+
 /* USER_HZ, which the kernel has fixed at 100 on every architecture for
  * decades; asked once anyway. */
 static uint64_t ticks_per_sec(void)

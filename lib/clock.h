@@ -16,6 +16,15 @@
 /* @id read in ns. */
 uint64_t pc_clock_ns(clockid_t id);
 
+/*
+ * CLOCK_REALTIME - CLOCK_BOOTTIME in ns, to show boot times as dates. The
+ * same value for every caller until the wall clock is set or slews 10 ms
+ * away from it: each fresh reading differs by the time between its two
+ * clock reads, and a date written from it would otherwise change its last
+ * digit from one record to the next.
+ */
+int64_t pc_wall_minus_boot_ns(void);
+
 /* Length of the clock tick /proc start times are counted in, in ns. */
 uint64_t pc_tick_ns(void);
 

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "clock.h"
 #include "opts.h"
 #include "tags.h"
 #include "proccache/proccache.h"
@@ -174,18 +175,11 @@ struct emit {
 	bool incomplete;
 };
 
-/* CLOCK_REALTIME - CLOCK_BOOTTIME, to show boot times as dates. */
+/* CLOCK_REALTIME - CLOCK_BOOTTIME, once per emit (pc_wall_minus_boot_ns()). */
 static int64_t wall_minus_boot(struct emit *e)
 {
-	struct timespec r, b;
-
-	if (!e->wall_minus_boot) {
-		clock_gettime(CLOCK_BOOTTIME, &b);
-		clock_gettime(CLOCK_REALTIME, &r);
-		e->wall_minus_boot =
-			((int64_t)r.tv_sec - b.tv_sec) * 1000000000 +
-			(r.tv_nsec - b.tv_nsec);
-	}
+	if (!e->wall_minus_boot)
+		e->wall_minus_boot = pc_wall_minus_boot_ns();
 	return e->wall_minus_boot;
 }
 

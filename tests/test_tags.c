@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <proccache/proccache.h>
@@ -403,4 +404,70 @@ Test(tags, user_names_from_the_user_cache_never_waited_for)
 	cr_expect_not_null(strstr(buf, "\"process.parent.user.name\":\"bob\""), "%s", buf);
 	proccache__free(pc);
 	proccache_users__free(u);
+}
+
+static int start_tag(const struct proccache_tag *t, void *userdata)
+{
+	if (!strcmp(t->key, "process.creation.time"))
+		snprintf(userdata, 64, "%.*s", (int)t->len, t->str);
+	return 0;
+}
+
+static int64_t wall_minus_boot_once(void)
+{
+	struct timespec b, r;
+
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	clock_gettime(CLOCK_REALTIME, &r);
+	return ((int64_t)r.tv_sec - b.tv_sec) * 1000000000 +
+	       (r.tv_nsec - b.tv_nsec);
+}
+
+static int by_value(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * A date is written from boot time plus the wall clock's offset. Read
+ * afresh per record, the offset differs by the time between its two clock
+ * reads, and a start that falls near a millisecond boundary was written as
+ * two dates, a millisecond apart, from one record to the next (found by
+ * fuzz_ingest, whose check compares records of one process). The start is
+ * put on the boundary as this machine reads the offset, so that the jitter
+ * falls on both sides of it.
+ */
+Test(tags, a_date_is_the_same_in_every_record)
+{
+	PROCCACHE_OPTS(proccache_tags_opts, opts, .vocab = PROCCACHE_TAGS_OTEL);
+	int64_t offsets[101], off;
+	struct proccache *pc = cache();
+	struct proccache_process *p;
+	char first[64] = "", cur[64];
+	uint64_t start;
+	int changed = 0;
+
+	for (int i = 0; i < 101; i++)
+		offsets[i] = wall_minus_boot_once();
+	qsort(offsets, 101, sizeof(offsets[0]), by_value);
+	off = offsets[50];
+	/* a boot time whose date is exactly on a millisecond, ~1 s after boot */
+	start = (uint64_t)(1000000000 + 1000000 - (off % 1000000));
+	exec_ev(pc, 300, start, 1, "/bin/true", "true", 5, "");
+	p = proccache__lookup_pid(pc, 300);
+	cr_assert_not_null(p);
+	for (int i = 0; i < 20000; i++) {
+		cur[0] = '\0';
+		cr_assert_gt(proccache_tags_emit(p, NULL, &opts, start_tag, cur), 0);
+		cr_assert_neq(cur[0], '\0');
+		if (!first[0])
+			memcpy(first, cur, sizeof(cur));
+		changed += strcmp(first, cur) != 0;
+	}
+	cr_expect_eq(changed, 0, "%d of 20000 records dated %s otherwise",
+		     changed, first);
+	proccache_process__unref(p);
+	proccache__free(pc);
 }
