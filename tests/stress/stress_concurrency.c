@@ -1253,6 +1253,7 @@ static void op_borrow_key(struct reader *r, bool by_exec_id)
 struct walk_ctx {
 	struct reader *r;
 	struct proccache_key next; /* the parent key the next step must have */
+	struct proccache_key first; /* the first step's, checked after */
 	unsigned int depth;
 };
 
@@ -1263,8 +1264,14 @@ static int walk_cb(const struct proccache_process *p, unsigned int depth,
 
 	check(depth == ++w->depth, "ancestor depth %u after %u", depth,
 	      w->depth - 1);
-	check(key_eq(proccache_process__key(p), w->next),
-	      "borrowed ancestor %u is not the parent key", depth);
+	/* The first step follows the snapshot the walk read, which may be
+	 * newer than the one looked up before it (an adoption): checked
+	 * against both once the walk is over. */
+	if (depth == 1)
+		w->first = proccache_process__key(p);
+	else
+		check(key_eq(proccache_process__key(p), w->next),
+		      "borrowed ancestor %u is not the parent key", depth);
 	check_snapshot(p);
 	w->next = proccache_process__parent_key(p);
 	return w->depth == CHAIN_MAX ? -ELOOP : 0;
@@ -1274,7 +1281,7 @@ static void op_borrow_ancestors(struct reader *r)
 {
 	struct walk_ctx w = { .r = r };
 	struct proccache_process *p;
-	struct proccache_key k;
+	struct proccache_key k, before;
 	uint32_t pid;
 	uint64_t v = pick_key(r, &pid);
 	int ret;
@@ -1286,8 +1293,17 @@ static void op_borrow_ancestors(struct reader *r)
 	if (!p)
 		return;
 	w.next = proccache_process__parent_key(p);
+	before = w.next;
 	proccache_process__unref(p);
 	ret = proccache__with_ancestors(pc, &k, walk_cb, &w);
+	if (w.depth) {
+		p = t_lookup(&r->tally, k);
+		check(key_eq(w.first, before) ||
+			      (p && key_eq(w.first,
+					   proccache_process__parent_key(p))),
+		      "borrowed ancestor 1 is not the parent key");
+		proccache_process__unref(p);
+	}
 	r->tally.lookups++;
 	if (ret == -ENOENT)
 		r->tally.misses++;
