@@ -15,6 +15,7 @@
 #include "labels.h"
 #include "opts.h"
 #include "ingest_creds.h"
+#include "ingest_fields.h"
 #include "pending.h"
 #include "redact.h"
 
@@ -338,28 +339,6 @@ static int exec_predecessor(struct proccache *pc,
 	return 0;
 }
 
-/* An exec whose image could not be read keeps what survives an exec of the
- * image it replaced: creds, caps, namespaces, cgroup, cwd, container. */
-static struct pc_image *inherited_image(struct proccache *pc,
-					const struct proccache_event *ev,
-					struct pc_node *prev)
-{
-	const struct pc_image *old = pc_node_snapshot(prev)->image;
-	struct proccache_event merged = *ev;
-
-	merged.creds = old->attrs->creds;
-	merged.caps = old->attrs->caps;
-	merged.ns = old->attrs->ns;
-	merged.cgroup_id = old->attrs->cgroup_id;
-	merged.cwd = old->strs + old->cwd_off;
-	merged.container_id = old->strs + old->cid_off;
-	pc_ctx_facts_from(&merged, old);
-	return pc_image_new(&merged,
-			    pc_attrs_get(pc, &merged,
-					 pc_labels_exec(pc, pc_node_snapshot(prev)),
-					 NULL));
-}
-
 /* An exec's labels come from the image it replaces, else from its parent. */
 static uint64_t exec_labels(struct proccache *pc, struct pc_node *prev,
 			    struct pc_node *parent)
@@ -416,6 +395,7 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 	struct proccache_key key = { .pid = ev->pid, .ktime = ev->ktime };
 	struct proccache_process *snap, *exited = NULL;
 	struct pc_node *prev, *parent, *n = NULL;
+	struct proccache_event known;
 	struct pc_image *img;
 	struct pc_ctx guess;
 	bool unknown = false;
@@ -451,9 +431,20 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 		parent = resolve_parent(pc, &ev->parent, &unknown);
 	}
 
+	if (ev->unknown && !(ev->flags & PROCCACHE_F_VANISHED && prev)) {
+		/* not read: the replaced image's, else what the process had
+		 * from its parent at the fork (an exec before its clone) */
+		struct pc_node *from = prev ? prev : parent;
+
+		known = *ev;
+		pc_exec_take_fields(&known,
+				    from ? pc_node_snapshot(from)->image : NULL,
+				    ev->unknown);
+		ev = &known;
+	}
 	pc_ctx_guess(&guess, ev, parent);
 	if ((ev->flags & PROCCACHE_F_VANISHED) && prev)
-		img = inherited_image(pc, ev, prev);
+		img = pc_exec_inherited_image(pc, ev, prev);
 	else
 		img = pc_image_new(ev, pc_attrs_get(pc, ev,
 						    exec_labels(pc, prev, parent),
@@ -712,6 +703,8 @@ static bool event_valid(const struct proccache_event *ev)
 	     ev->type == PROCCACHE_EVENT_CLONE) && ev->ktime == 0)
 		return false;
 	if (ev->creds_mask >> (PROCCACHE_CRED_AUID + 1))
+		return false;
+	if (ev->unknown & ~(uint32_t)PROCCACHE_FIELD_ALL)
 		return false;
 	if ((ev->args_len && !ev->args) || (ev->env_len && !ev->env))
 		return false;

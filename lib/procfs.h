@@ -49,6 +49,8 @@ struct pc_proc_info {
 struct pc_procfs_caps {
 	size_t args_max;
 	size_t env_max;
+	/* enum proccache_field groups not read; they go into ev.unknown */
+	uint32_t skip;
 };
 
 /*

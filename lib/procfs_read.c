@@ -404,21 +404,24 @@ static int read_fields(const struct pc_procfs_ctx *ctx, int dirfd, uint32_t pid,
 		       const struct pc_procfs_caps *caps, struct read_scratch *s,
 		       struct pc_proc_info *info)
 {
-	int err;
+	uint32_t skip = caps->skip & PROCCACHE_FIELD_ALL;
+	int err = 0;
 
-	err = read_status(ctx, dirfd, pid, s, info);
-	if (!err) {
+	info->ev.unknown = skip;
+	if (!(skip & PROCCACHE_FIELD_CREDS))
+		err = read_status(ctx, dirfd, pid, s, info);
+	if (!err && !(skip & PROCCACHE_FIELD_AUID))
 		read_loginuid(ctx, dirfd, info);
+	if (!err)
 		err = read_args(ctx, dirfd, caps->args_max, s, info);
-	}
 	if (!err)
 		err = read_env(ctx, dirfd, caps->env_max, s, info);
-	if (!err)
+	if (!err && !(skip & PROCCACHE_FIELD_CWD))
 		err = read_cwd(dirfd, s, info);
-	if (!err) {
+	if (!err && !(skip & PROCCACHE_FIELD_NS))
 		read_all_ns(dirfd, &info->ev.ns);
+	if (!err && !(skip & PROCCACHE_FIELD_CGROUP))
 		err = read_cgroup(ctx, dirfd, s, info);
-	}
 	return err;
 }
 

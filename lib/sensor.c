@@ -77,9 +77,15 @@ static int parse_opts(const struct proccache_sensor_opts *opts,
 	cfg.reconcile_interval_ns = PC_OPTS_GET(opts, reconcile_interval_ns, 0);
 	cfg.netlink_rcvbuf = PC_OPTS_GET(opts, netlink_rcvbuf, 0);
 	cfg.wakeup_ns = PC_OPTS_GET(opts, wakeup_ns, 0);
+	cfg.netlink_skip = PC_OPTS_GET(opts, netlink_skip, 0);
 
 	if (cfg.backend > PROCCACHE_BACKEND_NETLINK) {
 		pc_warn("sensor: unknown backend %u", cfg.backend);
+		return -EINVAL;
+	}
+	if (cfg.netlink_skip & ~(uint32_t)PROCCACHE_FIELD_ALL) {
+		pc_warn("sensor: netlink_skip 0x%x has bits outside PROCCACHE_FIELD_ALL",
+			cfg.netlink_skip);
 		return -EINVAL;
 	}
 	if (!cfg.ring_size)

@@ -35,6 +35,7 @@ struct pc_sensor_cfg {
 	uint64_t reconcile_interval_ns; /* 0: no periodic reconciliation */
 	size_t netlink_rcvbuf;   /* 0: PC_NL_RCVBUF_DEFAULT */
 	uint64_t wakeup_ns;      /* 0: PC_WAKE_NS (bpf/events.h) */
+	uint32_t netlink_skip;   /* enum proccache_field not read at an exec */
 	size_t env_max;          /* the cache's proccache_opts.env_max; 0: none */
 };
 

@@ -754,7 +754,8 @@ int pc_sensor_netlink_start(struct proccache *pc, const struct pc_sensor_cfg *cf
 	pc_backend_init(&nl->base, &nl_ops, pc);
 	nl->cfg = cfg;
 	nl->caps = (struct pc_procfs_caps){ .args_max = cfg->args_max,
-					    .env_max = cfg->env_max };
+					    .env_max = cfg->env_max,
+					    .skip = cfg->netlink_skip };
 	nl->sock = -1;
 	refresh_offset(nl);
 	err = pc_procfs_reader_new(cfg->proc_prefix, &nl->rd);

@@ -30,7 +30,7 @@ LAYERS = [
      ["sensor_bpf", "sensor_netlink", "netlink_events", "netlink_settle",
       "netlink_wire",
       "sensor_backend", "reconcile"]),
-    ("ingest", ["ingest", "ingest_creds", "pending", "labels", "context"]),
+    ("ingest", ["ingest", "ingest_creds", "ingest_fields", "pending", "labels", "context"]),
     ("cache, subscriptions, records, stats",
      ["cache", "subscribe", "process", "stats", "waitmap", "borrow",
       "tags", "query"]),

@@ -852,7 +852,8 @@ void sc_exec_from_memfd_is_unlinked_alive(const struct sc_backend *b)
 	check_memfd(b, true);
 }
 
-static bool make_setuid_copy(char *dir, size_t dirlen, char *bin, size_t binlen)
+bool sc_make_setuid_copy(const char *src, char *dir, size_t dirlen, char *bin,
+			 size_t binlen)
 {
 	struct statvfs vfs;
 	struct stat st;
@@ -868,7 +869,7 @@ static bool make_setuid_copy(char *dir, size_t dirlen, char *bin, size_t binlen)
 	if (vfs.f_flag & ST_NOSUID)
 		return false;
 	snprintf(bin, binlen, "%s/pc-id", dir);
-	in = open("/usr/bin/id", O_RDONLY);
+	in = open(src, O_RDONLY);
 	out = open(bin, O_WRONLY | O_CREAT | O_EXCL, 0755);
 	cr_assert(in >= 0 && out >= 0);
 	cr_assert_eq(fstat(in, &st), 0);
@@ -889,7 +890,7 @@ void sc_setuid_binary_run_by_unprivileged_user(const struct sc_backend *b)
 	pid_t pid;
 
 	start(b);
-	if (!make_setuid_copy(dir, sizeof(dir), bin, sizeof(bin))) {
+	if (!sc_make_setuid_copy("/usr/bin/id", dir, sizeof(dir), bin, sizeof(bin))) {
 		rmdir(dir);
 		cr_skip_test("the temporary directory is mounted nosuid");
 	}

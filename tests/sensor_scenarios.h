@@ -94,4 +94,9 @@ SC_SCENARIOS(SC_DECLARE)
 /* Criterion .fini of the suites running the table. */
 void sc_fini(void);
 
+/* A set-user-ID root copy of @src, @bin, in a new directory @dir; false
+ * when @dir is on a nosuid mount (nothing copied). */
+bool sc_make_setuid_copy(const char *src, char *dir, size_t dirlen, char *bin,
+			 size_t binlen);
+
 #endif

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
@@ -430,6 +431,162 @@ Test(selection, unprivileged_netlink_works_or_says_why, .timeout = 60)
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_expect_eq(WEXITSTATUS(status), 0, "step %d", WEXITSTATUS(status));
+}
+
+/* ---- reading less: proccache_sensor_opts.netlink_skip ------------------------ */
+
+static void start_skipping(uint32_t skip)
+{
+	PROCCACHE_OPTS(proccache_sensor_opts, so,
+		       .backend = PROCCACHE_BACKEND_NETLINK,
+		       .netlink_skip = skip);
+
+	NEED_ROOT();
+	start_sensor(&so, "netlink");
+}
+
+/* "sh -c 'cd / && exec sleep 30'" started in a new directory: the cached
+ * entry of sleep's image, whose cwd is "/" while sh's was that directory.
+ * Read while it lives (the sensor reads at the event), then ended. */
+static struct proccache_process *cd_then_exec(void)
+{
+	static char *const argv[] = { "/bin/sh", "-c",
+				      "cd / && exec /bin/sleep 30", NULL };
+	char dir[] = "/tmp/pc-skip.XXXXXX";
+	struct seen ex;
+	size_t mark;
+	pid_t pid;
+
+	cr_assert_not_null(mkdtemp(dir));
+	mark = mark_now();
+	pid = spawn_full(dir, -1, argv[0], argv);
+	pump_until(PROCCACHE_EVENT_EXEC, pid, mark, 2);
+	kill(pid, SIGKILL);
+	reap(pid);
+	rmdir(dir);
+	cr_assert_eq(count_seen(PROCCACHE_EVENT_EXEC, pid, mark, 1, &ex), 2);
+	return lookup(ex.key);
+}
+
+/* The control of the next test: read, the cwd is the new one. */
+Test(netlink, a_full_read_sees_a_cwd_changed_before_exec, .fini = harness_fini,
+     .timeout = 60)
+{
+	struct proccache_process *p;
+
+	start_skipping(0);
+	p = cd_then_exec();
+	cr_expect_not(proccache_process__flags(p) & PROCCACHE_F_VANISHED);
+	cr_expect_str_eq(proccache_process__cwd(p), "/");
+	proccache_process__unref(p);
+}
+
+/*
+ * Every group skipped: binary and args are still read and right; the
+ * skipped fields are the replaced image's, as documented, down from this
+ * process (the fork's image): its cwd, not the one the shell changed to.
+ */
+Test(netlink, skipped_fields_are_the_replaced_images, .fini = harness_fini,
+     .timeout = 60)
+{
+	static const char args[] = "/bin/sleep\0" "30";
+	struct proccache_process *p, *self;
+	char cwd[4096], target[64];
+	unsigned long mnt;
+
+	start_skipping(PROCCACHE_FIELD_ALL);
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+	cr_assert_str_neq(cwd, "/", "run from another directory than /");
+	p = cd_then_exec();
+	self = lookup(self_key());
+	cr_expect_not(proccache_process__flags(p) & PROCCACHE_F_VANISHED);
+	cr_expect(args_eq(p, args, sizeof(args)));
+	cr_expect_str_eq(proccache_process__binary(p), "/usr/bin/sleep");
+	cr_expect_str_eq(proccache_process__cwd(p), cwd,
+			 "a skipped cwd is the forking process's");
+	cr_assert_gt(readlink("/proc/self/ns/mnt", target, sizeof(target) - 1), 0);
+	cr_assert_eq(sscanf(target, "mnt:[%lu]", &mnt), 1);
+	cr_expect_eq(proccache_process__ns(p, PROCCACHE_NS_MNT), mnt);
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_EUID), geteuid());
+	cr_expect_eq(proccache_process__cgroup_id(p),
+		     proccache_process__cgroup_id(self));
+	cr_expect_neq(proccache_process__cgroup_id(p), 0);
+	proccache_process__unref(self);
+	proccache_process__unref(p);
+}
+
+/* Run "@bin 30" (a sleep) as nobody: its exec's entry, read while it
+ * lives; then it is ended. */
+static struct proccache_process *run_as_nobody(const char *bin)
+{
+	struct seen ex;
+	size_t mark = mark_now();
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(125);
+		execl(bin, "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	pump_until(PROCCACHE_EVENT_EXEC, pid, mark, 1);
+	kill(pid, SIGKILL);
+	reap(pid);
+	ex = the_exec(pid, mark);
+	return lookup(ex.key);
+}
+
+/*
+ * The creds skipped: an exec keeps those the process had, and the kernel
+ * reports every uid and gid change (commit_creds()): setresuid() before the
+ * exec, and a set-user-ID binary's own change at its exec, so the ids stay
+ * right. (The caps do not: docs/sensor-netlink.md, "Reading less".)
+ */
+Test(netlink, skipped_creds_follow_the_kernels_id_events,
+     .fini = harness_fini, .timeout = 60)
+{
+	char dir[64], bin[96];
+	struct proccache_process *p;
+
+	NEED_ADMIN();
+	start_skipping(PROCCACHE_FIELD_ALL);
+	p = run_as_nobody("/bin/sleep");
+	cr_expect_str_eq(proccache_process__binary(p), "/usr/bin/sleep");
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_UID), NOBODY);
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_EUID), NOBODY);
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_GID), NOBODY);
+	proccache_process__unref(p);
+
+	if (!sc_make_setuid_copy("/bin/sleep", dir, sizeof(dir), bin,
+				 sizeof(bin))) {
+		rmdir(dir);
+		cr_skip_test("the temporary directory is mounted nosuid");
+	}
+	p = run_as_nobody(bin);
+	cr_expect_str_eq(proccache_process__binary(p), bin);
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_UID), NOBODY);
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_EUID), 0,
+		     "a set-user-ID exec's euid");
+	cr_expect_eq(proccache_process__cred(p, PROCCACHE_CRED_SUID), 0);
+	proccache_process__unref(p);
+	unlink(bin);
+	rmdir(dir);
+}
+
+/* A group the library does not know fails start, saying so. */
+Test(netlink, an_unknown_skip_group_fails_start, .fini = harness_fini,
+     .timeout = 60)
+{
+	PROCCACHE_OPTS(proccache_sensor_opts, so,
+		       .backend = PROCCACHE_BACKEND_NETLINK,
+		       .netlink_skip = PROCCACHE_FIELD_ALL + 1);
+
+	new_cache();
+	cr_expect_eq(proccache__sensor_start(pc, &so), -EINVAL);
+	cr_expect_null(proccache__sensor_backend(pc));
+	cr_expect(strstr(logbuf, "netlink_skip"), "log: %s", logbuf);
 }
 
 /* ---- args under an exec storm ------------------------------------------------ */

@@ -782,7 +782,33 @@ struct proccache_event {
 	 *  captures environments (proccache_opts.env_max), cut at that. */
 	const char *env;
 	size_t env_len;
+	/** exec, since 1.4: groups of fields the sensor did not read (bits of
+	 *  enum proccache_field). Ingest gives the new image the values of
+	 *  the image the exec replaces as the cache has it then, else those
+	 *  of the parent's image (else empty), whatever the event holds. */
+	uint32_t unknown;
+	uint32_t pad4;
 	size_t : 0;
+};
+
+/**
+ * @brief Groups of exec fields, by the /proc file they come from: bits of
+ * proccache_event.unknown and proccache_sensor_opts.netlink_skip (since 1.4).
+ * An exec itself changes none of them but the creds and caps (a set-ID or
+ * file-capability binary, the caps of a non-root process).
+ */
+enum proccache_field {
+	/** creds (all but auid), caps and nspid: /proc/<pid>/status */
+	PROCCACHE_FIELD_CREDS = 1u << 0,
+	/** creds.auid: /proc/<pid>/loginuid */
+	PROCCACHE_FIELD_AUID = 1u << 1,
+	/** cwd: /proc/<pid>/cwd */
+	PROCCACHE_FIELD_CWD = 1u << 2,
+	/** the ten namespace inodes: /proc/<pid>/ns/ */
+	PROCCACHE_FIELD_NS = 1u << 3,
+	/** cgroup_id and container_id: /proc/<pid>/cgroup */
+	PROCCACHE_FIELD_CGROUP = 1u << 4,
+	PROCCACHE_FIELD_ALL = (1u << 5) - 1,
 };
 
 /** @brief What proccache__ingest() did with an event (non-negative returns). */

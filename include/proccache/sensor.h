@@ -72,6 +72,15 @@ struct proccache_sensor_opts {
 	 *  event-to-callback latency tighter and costs more CPU per event,
 	 *  each wake-up being a context switch (docs/sensor-bpf.md). */
 	uint64_t wakeup_ns;
+	/** Netlink backend, since 1.4: groups of exec fields (enum
+	 *  proccache_field) not read from /proc at an exec, each group
+	 *  sparing system calls (docs/sensor-netlink.md, "Reading less"). Such
+	 *  an exec keeps the values of the image it replaces: exact unless
+	 *  they changed in a way the connector does not report (chdir, setns,
+	 *  unshare, a cgroup move; for caps, any change). 0 = read everything
+	 *  (default). The BPF backend ignores it. */
+	uint32_t netlink_skip;
+	uint32_t pad1;
 	size_t : 0;
 };
 
