@@ -11,7 +11,11 @@
  * BENCH_ITERS times each, BENCH_WORKERS workers. Two storms run: images
  * that exec again at once (the worst case for a reader of /proc), then
  * images that live BENCH_PAUSE_US (default 2000) first, like short
- * commands (BENCH_STORM=fast or slow runs only one). Every monitor runs in its own process; its CPU is its user +
+ * commands (BENCH_STORM=fast or slow runs only one). The netlink sensor runs
+ * twice: reading every field, and as "nl-lean" with
+ * proccache_sensor_opts.netlink_skip = BENCH_SKIP (default
+ * PROCCACHE_FIELD_ALL: binary and args, no creds, cwd, namespaces...).
+ * Every monitor runs in its own process; its CPU is its user +
  * system time while the storm runs (kernel-side costs, such as the BPF
  * programs or the connector's sends, are charged to the storm, alike for
  * all). Needs root; skips otherwise.
@@ -37,6 +41,7 @@
 #define MAX_CHAIN 16
 
 static const char *storm_exec;
+static uint32_t lean_skip = PROCCACHE_FIELD_ALL;
 static char tmpdir[] = "/tmp/bench-sensor-XXXXXX";
 
 static uint64_t now_ns(void)
@@ -88,9 +93,11 @@ static int on_exec(struct proccache *pc, const struct proccache_event *ev,
 
 /* The child: run the sensor until SIGTERM, then write what it saw to
  * @path. */
-static int lib_monitor_main(uint32_t backend, int ready_fd, const char *path)
+static int lib_monitor_main(uint32_t backend, uint32_t skip, int ready_fd,
+			    const char *path)
 {
-	PROCCACHE_OPTS(proccache_sensor_opts, opts, .backend = backend);
+	PROCCACHE_OPTS(proccache_sensor_opts, opts, .backend = backend,
+		       .netlink_skip = skip);
 	PROCCACHE_OPTS(proccache_sensor_stats, st);
 	struct lib_monitor m;
 	struct proccache *pc = proccache__new(NULL);
@@ -157,7 +164,7 @@ struct monitor {
 	uint64_t seen_execs, correct, wrong, unattributed, unverifiable;
 };
 
-static int start_lib_monitor(struct monitor *m, uint32_t backend)
+static int start_lib_monitor(struct monitor *m, uint32_t backend, uint32_t skip)
 {
 	int ready[2];
 	char c;
@@ -170,7 +177,7 @@ static int start_lib_monitor(struct monitor *m, uint32_t backend)
 		return -errno;
 	if (m->pid == 0) {
 		close(ready[0]);
-		_exit(lib_monitor_main(backend, ready[1], m->path));
+		_exit(lib_monitor_main(backend, skip, ready[1], m->path));
 	}
 	close(ready[1]);
 	/* a failed start closes the pipe without a byte */
@@ -438,7 +445,7 @@ static void analyse_forkstat(struct monitor *m, const struct chain *c, size_t nc
 {
 	struct seen *s = NULL;
 	size_t ns = 0, cap = 0;
-	char line[1024], ev[16];
+	char line[1024], ev[16], info[16];
 	uint32_t order = 0;
 	FILE *f = fopen(m->path, "r");
 
@@ -449,8 +456,11 @@ static void analyse_forkstat(struct monitor *m, const struct chain *c, size_t nc
 
 		if (sscanf(line, "%*s %15s %d %n", ev, &pid, &off) != 2)
 			continue;
-		if (!strcmp(ev, "fork") || !strcmp(ev, "exit") ||
-		    !strcmp(ev, "exec"))
+		/* a fork is two lines, "parent" and "child": one event */
+		if ((!strcmp(ev, "fork") &&
+		     sscanf(line + off, "%15s", info) == 1 &&
+		     !strcmp(info, "child")) ||
+		    !strcmp(ev, "exit") || !strcmp(ev, "exec"))
 			m->records++;
 		if (strcmp(ev, "exec") || !is_storm_pid(c, nc, pid))
 			continue;
@@ -499,7 +509,8 @@ static void print_row(const struct monitor *m, const struct monitor *base,
 
 static void remove_tmpdir(uint32_t workers)
 {
-	static const char *const outs[] = { "netlink.out", "bpf.out", "forkstat.out" };
+	static const char *const outs[] = { "netlink.out", "nl-lean.out", "bpf.out",
+					    "forkstat.out" };
 	char path[300];
 
 	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
@@ -516,18 +527,21 @@ static void remove_tmpdir(uint32_t workers)
 static void run_storm(uint32_t workers, uint32_t iters, uint32_t chain,
 		      uint32_t pause_us)
 {
-	struct monitor mons[3] = {
-		{ .name = "netlink" }, { .name = "bpf" }, { .name = "forkstat" },
+	struct monitor mons[4] = {
+		{ .name = "netlink" }, { .name = "nl-lean" }, { .name = "bpf" },
+		{ .name = "forkstat" },
 	};
+	const int nmons = 4, fk = 3;
 	uint64_t t0, t1, expected_execs, expected_events;
 	struct chain *chains;
 	size_t nchains;
 	char path[300], pause[16];
 
 	snprintf(pause, sizeof(pause), "%u", pause_us);
-	start_lib_monitor(&mons[0], PROCCACHE_BACKEND_NETLINK);
-	start_lib_monitor(&mons[1], PROCCACHE_BACKEND_BPF);
-	start_forkstat(&mons[2]);
+	start_lib_monitor(&mons[0], PROCCACHE_BACKEND_NETLINK, 0);
+	start_lib_monitor(&mons[1], PROCCACHE_BACKEND_NETLINK, lean_skip);
+	start_lib_monitor(&mons[2], PROCCACHE_BACKEND_BPF, 0);
+	start_forkstat(&mons[fk]);
 
 	t0 = now_ns();
 	for (uint32_t w = 0; w < workers; w++) {
@@ -539,15 +553,15 @@ static void run_storm(uint32_t workers, uint32_t iters, uint32_t chain,
 		wait(NULL);
 	t1 = now_ns();
 	sleep(2); /* let every monitor catch up */
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < nmons; i++)
 		stop_monitor(&mons[i]);
 
 	chains = read_chains(workers, &nchains);
 	expected_execs = (uint64_t)nchains * (chain + 1);
 	expected_events = (uint64_t)nchains * (chain + 3); /* + fork, exit */
-	analyse_lib(&mons[0], chains, nchains, chain);
-	analyse_lib(&mons[1], chains, nchains, chain);
-	analyse_forkstat(&mons[2], chains, nchains, chain);
+	for (int i = 0; i < fk; i++)
+		analyse_lib(&mons[i], chains, nchains, chain);
+	analyse_forkstat(&mons[fk], chains, nchains, chain);
 
 	printf("\nstorm: images living %u us: %u workers x %u chains of %u execs = %" PRIu64
 	       " execs (%" PRIu64 " fork/exec/exit events) in %.2f s (%.0f execs/s), %ld cores\n",
@@ -559,9 +573,9 @@ static void run_storm(uint32_t workers, uint32_t iters, uint32_t chain,
 	printf("%-9s %8s %8s %7s %8s %6s %9s %8s %8s %8s\n", "monitor", "events",
 	       "lost", "cpu s", "ns/event", "ratio", "args ok", "wrong", "no args",
 	       "missed");
-	for (int i = 0; i < 3; i++)
-		print_row(&mons[i], &mons[2], expected_events, expected_execs);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < nmons; i++)
+		print_row(&mons[i], &mons[fk], expected_events, expected_execs);
+	for (int i = 0; i < nmons; i++)
 		if (mons[i].unverifiable)
 			printf("%s: %" PRIu64 " execs of pids with missed execs not lined up\n",
 			       mons[i].name, mons[i].unverifiable);
@@ -582,6 +596,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	storm_exec = argv[1];
+	lean_skip = (uint32_t)env_or("BENCH_SKIP", PROCCACHE_FIELD_ALL);
 	if (geteuid() != 0) {
 		printf("SKIP: the sensors need root\n");
 		return 77;
@@ -593,7 +608,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	printf("sensor benchmark: the netlink sensor beside the BPF sensor and forkstat\n");
-	printf("events = all events the monitor handled (other processes too); cpu = its user+sys\n");
+	printf("events = all events the monitor handled (other processes too; a fork is one);\n"
+	       "cpu = its user+sys; nl-lean = the netlink sensor with netlink_skip 0x%x\n",
+	       lean_skip);
 	printf("args: share of the storm's execs with the right args, wrong args, no args\n"
 	       "(exec reported, image unknown), and not reported at all; ratio: ns/event\n"
 	       "against forkstat in the same run\n");
