@@ -274,6 +274,8 @@ static void step(struct world *w, const uint8_t *op)
 	ev.cwd = op[9] & 0x10 ? "/tmp" : NULL;
 	ev.container_id = op[9] & 0x20 ? "0123456789ab" : NULL;
 	ev.creds.uid = op[10];
+	/* groups not read (bit 5 and up: invalid) */
+	ev.unknown = (uint32_t)(op[7] ^ op[8]) & 0x3f;
 	ev.exit_code = op[10];
 	ev.exit_signal = op[11] & 0x7f;
 	ev.time = op[11] & 0x80 ? 0 : w->now;
