@@ -491,13 +491,16 @@ Test(netlink, skipped_fields_are_the_replaced_images, .fini = harness_fini,
 {
 	static const char args[] = "/bin/sleep\0" "30";
 	struct proccache_process *p, *self;
-	char cwd[4096], target[64];
+	char cwd[] = "/tmp/pc-skip-self.XXXXXX", target[64];
 	unsigned long mnt;
 
+	/* ours, as the start-up scan reads it */
+	cr_assert_not_null(mkdtemp(cwd));
+	cr_assert_eq(chdir(cwd), 0);
 	start_skipping(PROCCACHE_FIELD_ALL);
-	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
-	cr_assert_str_neq(cwd, "/", "run from another directory than /");
 	p = cd_then_exec();
+	cr_assert_eq(chdir("/"), 0);
+	rmdir(cwd);
 	self = lookup(self_key());
 	cr_expect_not(proccache_process__flags(p) & PROCCACHE_F_VANISHED);
 	cr_expect(args_eq(p, args, sizeof(args)));
