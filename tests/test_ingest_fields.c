@@ -166,11 +166,15 @@ static const uint32_t groups[] = {
 	PROCCACHE_FIELD_CWD | PROCCACHE_FIELD_NS, PROCCACHE_FIELD_ALL,
 };
 
-ParameterizedTestParameters(fields, clone_then_exec)
-{
-	return cr_make_param_array(uint32_t, (void *)groups,
-				   sizeof(groups) / sizeof(groups[0]));
-}
+/* The test @name runs once per entry of groups[]. */
+#define OVER_GROUPS(name)                                                      \
+	ParameterizedTestParameters(fields, name)                              \
+	{                                                                      \
+		return cr_make_param_array(uint32_t, (void *)groups,           \
+					   sizeof(groups) / sizeof(groups[0])); \
+	}
+
+OVER_GROUPS(clone_then_exec)
 
 /* The usual order: the clone shares its parent's image, the exec takes the
  * groups it did not read from it. */
@@ -183,11 +187,7 @@ ParameterizedTest(uint32_t *g, fields, clone_then_exec, .init = setup,
 	expect_fields(200, SEC(3), *g, &PARENT, CLONE_NSPID);
 }
 
-ParameterizedTestParameters(fields, exec_before_clone)
-{
-	return cr_make_param_array(uint32_t, (void *)groups,
-				   sizeof(groups) / sizeof(groups[0]));
-}
+OVER_GROUPS(exec_before_clone)
 
 /* The exec first: no replaced image yet; the parent's gives what the
  * process had at its fork, the same entry as in the usual order. The late
@@ -202,11 +202,7 @@ ParameterizedTest(uint32_t *g, fields, exec_before_clone, .init = setup,
 	expect_fields(200, SEC(3), *g, &PARENT, 0);
 }
 
-ParameterizedTestParameters(fields, re_exec)
-{
-	return cr_make_param_array(uint32_t, (void *)groups,
-				   sizeof(groups) / sizeof(groups[0]));
-}
+OVER_GROUPS(re_exec)
 
 /* A re-exec takes them from the image it replaces, not from the parent. */
 ParameterizedTest(uint32_t *g, fields, re_exec, .init = setup,
@@ -219,11 +215,7 @@ ParameterizedTest(uint32_t *g, fields, re_exec, .init = setup,
 	expect_fields(200, SEC(4), *g, &FIRST, FIRST.nspid);
 }
 
-ParameterizedTestParameters(fields, nothing_to_take_from)
-{
-	return cr_make_param_array(uint32_t, (void *)groups,
-				   sizeof(groups) / sizeof(groups[0]));
-}
+OVER_GROUPS(nothing_to_take_from)
 
 /* No replaced image and no parent: empty, never the event's values and
  * never root's ids. */
