@@ -223,8 +223,14 @@ static void on_exec(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 
 static void on_creds(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
-	/* Only status matters; args and the parent are not worth reading. */
-	static const struct pc_procfs_caps status_only = { .args_max = 1 };
+	/* Only status and loginuid matter (lib/netlink_events.c takes the
+	 * creds alone); args, cwd, namespaces, cgroup and the parent are not
+	 * worth reading: 14 system calls fewer. */
+	static const struct pc_procfs_caps status_only = {
+		.args_max = 1,
+		.skip = PROCCACHE_FIELD_CWD | PROCCACHE_FIELD_NS |
+			PROCCACHE_FIELD_CGROUP,
+	};
 
 	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid, &status_only,
 					     PC_PROCFS_READ_NO_PARENT,
