@@ -440,6 +440,9 @@ static int ingest_exec(struct proccache *pc, const struct proccache_event *ev)
 		pc_exec_take_fields(&known,
 				    from ? pc_node_snapshot(from)->image : NULL,
 				    ev->unknown);
+		/* status gives the nspid too: 0 takes the replaced one's */
+		if (ev->unknown & PROCCACHE_FIELD_CREDS)
+			known.nspid = 0;
 		ev = &known;
 	}
 	pc_ctx_guess(&guess, ev, parent);

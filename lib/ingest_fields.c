@@ -25,20 +25,14 @@ void pc_exec_take_fields(struct proccache_event *ev, const struct pc_image *old,
 	if (groups & PROCCACHE_FIELD_CREDS) {
 		ev->creds = creds;
 		ev->creds.auid = auid;
-		memset(&ev->caps, 0, sizeof(ev->caps));
-		if (a)
-			ev->caps = a->caps;
-		ev->nspid = 0;
+		ev->caps = a ? a->caps : (struct proccache_caps){ 0 };
 	}
 	if (groups & PROCCACHE_FIELD_AUID)
 		ev->creds.auid = creds.auid;
 	if (groups & PROCCACHE_FIELD_CWD)
 		ev->cwd = old ? old->strs + old->cwd_off : NULL;
-	if (groups & PROCCACHE_FIELD_NS) {
-		memset(&ev->ns, 0, sizeof(ev->ns));
-		if (a)
-			ev->ns = a->ns;
-	}
+	if (groups & PROCCACHE_FIELD_NS)
+		ev->ns = a ? a->ns : (struct proccache_ns){ 0 };
 	if (groups & PROCCACHE_FIELD_CGROUP) {
 		ev->cgroup_id = a ? a->cgroup_id : 0;
 		ev->container_id = old ? old->strs + old->cid_off : NULL;
@@ -55,7 +49,6 @@ struct pc_image *pc_exec_inherited_image(struct proccache *pc,
 	struct proccache_event merged = *ev;
 
 	pc_exec_take_fields(&merged, old, PROCCACHE_FIELD_ALL);
-	merged.nspid = ev->nspid;
 	pc_ctx_facts_from(&merged, old);
 	return pc_image_new(&merged,
 			    pc_attrs_get(pc, &merged,

@@ -12,9 +12,8 @@ struct pc_node;
 /*
  * Put into @ev the fields of @groups (enum proccache_field) that @old has,
  * the image an exec replaces; with no @old, empty ones (creds all
- * (uint32_t)-1: no id is better than root's). The group CREDS clears the
- * nspid, for the new snapshot to take the replaced one's. The strings
- * point into @old.
+ * (uint32_t)-1: no id is better than root's). The strings point into
+ * @old.
  */
 void pc_exec_take_fields(struct proccache_event *ev, const struct pc_image *old,
 			 uint32_t groups);
