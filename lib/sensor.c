@@ -568,6 +568,8 @@ PROCCACHE_API int proccache__sensor_stats(const struct proccache *pc,
 	GET(&s->b->stats, scanned);
 	GET(&s->b->stats, foreign);
 	GET(&s->b->stats, vanished);
+	GET(&s->b->stats, procfs_reads);
+	GET(&s->b->stats, procfs_ns);
 	GET(s, reconciliations);
 	GET(s, reconcile_exited);
 	GET(s, reconcile_added);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "proccache/proccache.h"
+#include "clock.h"
 #include "procfs.h"
 
 /* The validated proccache_sensor_opts, defaults applied. The strings are
@@ -74,6 +75,8 @@ struct pc_backend_counters {
 	_Atomic uint64_t records, malformed, lost, scanned;
 	/* netlink: messages not from the kernel; execs whose image was gone */
 	_Atomic uint64_t foreign, vanished;
+	/* netlink: /proc reads for events, and the ns they took */
+	_Atomic uint64_t procfs_reads, procfs_ns;
 };
 
 struct pc_backend {
@@ -90,6 +93,17 @@ static inline void pc_counter_add(_Atomic uint64_t *counter, uint64_t n)
 	atomic_store_explicit(counter,
 			      atomic_load_explicit(counter, memory_order_relaxed) + n,
 			      memory_order_relaxed);
+}
+
+/* A /proc read for an event, begun at @t0 (CLOCK_MONOTONIC), is over:
+ * count it. Returns the time it ended. */
+static inline uint64_t pc_backend_read_done(struct pc_backend *b, uint64_t t0)
+{
+	uint64_t t1 = pc_clock_ns(CLOCK_MONOTONIC);
+
+	pc_counter_add(&b->stats.procfs_reads, 1);
+	pc_counter_add(&b->stats.procfs_ns, t1 > t0 ? t1 - t0 : 0);
+	return t1;
 }
 
 static inline uint64_t pc_counter_get(const _Atomic uint64_t *counter)

@@ -151,7 +151,11 @@ static uint64_t parent_start(struct pc_sensor_netlink *nl, uint32_t ppid,
 	if (ps->pid == ppid) {
 		start = ps->start_ns;
 	} else {
-		if (pc_procfs_reader_start_time(nl->rd, ppid, &start, NULL))
+		uint64_t t0 = pc_clock_ns(CLOCK_MONOTONIC);
+		int err = pc_procfs_reader_start_time(nl->rd, ppid, &start, NULL);
+
+		pc_backend_read_done(&nl->base, t0);
+		if (err)
 			return 0;
 		ps->pid = ppid;
 		ps->start_ns = start;
@@ -165,10 +169,11 @@ static uint64_t parent_start(struct pc_sensor_netlink *nl, uint32_t ppid,
  * scanned process. Gone already: the fork's own time, in whole ticks. */
 static void on_fork(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 {
-	uint64_t start;
+	uint64_t start, t0 = pc_clock_ns(CLOCK_MONOTONIC);
 	int err = pc_procfs_reader_start_time(nl->rd, it->e.tgid, &start,
 					      NULL);
 
+	pc_backend_read_done(&nl->base, t0);
 	/* A start after the fork event means a newer process holds the pid. */
 	if (err || start > it->boot_ts)
 		start = it->boot_ts - it->boot_ts % pc_tick_ns();
@@ -192,6 +197,7 @@ static void on_exec_overtaken(struct pc_sensor_netlink *nl,
 	it->read_start = pc_clock_ns(CLOCK_MONOTONIC);
 	it->read_err = pc_procfs_reader_start_time(nl->rd, it->e.tgid, &start,
 						   &ppid);
+	pc_backend_read_done(&nl->base, it->read_start);
 	it->read_end = it->read_start;
 	if (!it->read_err && start > it->boot_ts)
 		it->read_err = -ENOENT;
@@ -210,7 +216,7 @@ static void on_exec(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 	/* environ is opened only when the cache keeps environments */
 	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid, &nl->caps,
 					     PC_PROCFS_READ_NO_PARENT, &it->info);
-	it->read_end = pc_clock_ns(CLOCK_MONOTONIC);
+	it->read_end = pc_backend_read_done(&nl->base, it->read_start);
 	if (!it->read_err && it->info.ev.start_time > it->boot_ts) {
 		/* the process is gone and its pid taken by a younger one */
 		pc_proc_info_release(&it->info);
@@ -231,10 +237,12 @@ static void on_creds(struct pc_sensor_netlink *nl, struct pc_nl_item *it)
 		.skip = PROCCACHE_FIELD_CWD | PROCCACHE_FIELD_NS |
 			PROCCACHE_FIELD_CGROUP,
 	};
+	uint64_t t0 = pc_clock_ns(CLOCK_MONOTONIC);
 
 	it->read_err = pc_procfs_reader_read(nl->rd, it->e.tgid, &status_only,
 					     PC_PROCFS_READ_NO_PARENT,
 					     &it->info);
+	pc_backend_read_done(&nl->base, t0);
 }
 
 /* The FIFO kind of an event of the main thread we use; false for what the

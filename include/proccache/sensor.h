@@ -170,6 +170,16 @@ struct proccache_sensor_stats {
 	 *  PROCCACHE_BPF_VARIANT_NONE on netlink. */
 	uint32_t variant;
 	uint32_t pad0;
+	/** Netlink, since 1.5: /proc reads made to describe events (an
+	 *  exec's image; the start time of a fork, of a parent, of an exec
+	 *  overtaken by the next; the creds at a uid or gid change). 0 on
+	 *  BPF. Neither this nor procfs_ns counts the start-up scan or
+	 *  reconciliation (reconcile_ns). */
+	uint64_t procfs_reads;
+	/** Netlink, since 1.5: wall-clock ns those reads took
+	 *  (CLOCK_MONOTONIC, preemption included): what reading /proc costs
+	 *  the sensor (docs/sensor-netlink.md, "Where the CPU goes"). */
+	uint64_t procfs_ns;
 	size_t : 0;
 };
 

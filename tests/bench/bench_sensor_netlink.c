@@ -143,9 +143,11 @@ static int lib_monitor_main(uint32_t backend, uint32_t skip, int ready_fd,
 			break;
 	getrusage(RUSAGE_SELF, &r1);
 	proccache__sensor_stats(pc, &st);
-	fprintf(m.out, "S %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+	fprintf(m.out, "S %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+		" %" PRIu64 " %" PRIu64 "\n",
 		proccache__sensor_backend(pc), st.records, st.lost, st.vanished,
-		rusage_ns(&r1) - rusage_ns(&r0), now_ns() - start);
+		rusage_ns(&r1) - rusage_ns(&r0), now_ns() - start,
+		st.procfs_reads, st.procfs_ns);
 	proccache__sensor_stop(pc);
 	proccache__free(pc);
 	fclose(m.out);
@@ -160,6 +162,8 @@ struct monitor {
 	bool forkstat;
 	char why[128];
 	uint64_t records, lost, vanished, cpu_ns;
+	/* netlink: /proc reads for events and their wall time */
+	uint64_t procfs_reads, procfs_ns;
 	/* args attribution on storm execs */
 	uint64_t seen_execs, correct, wrong, unattributed, unverifiable;
 };
@@ -419,8 +423,10 @@ static void analyse_lib(struct monitor *m, const struct chain *c, size_t nc,
 			line[strcspn(line, "\n")] = '\0';
 			snprintf(m->why, sizeof(m->why), "%.100s", line + 2);
 		} else if (line[0] == 'S') {
-			sscanf(line, "S %31s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
-			       backend, &m->records, &m->lost, &m->vanished, &m->cpu_ns);
+			sscanf(line, "S %31s %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+			       " %*u %" SCNu64 " %" SCNu64,
+			       backend, &m->records, &m->lost, &m->vanished, &m->cpu_ns,
+			       &m->procfs_reads, &m->procfs_ns);
 		} else if (sscanf(line, "E %d %d %n", &pid, &van, &off) == 2 &&
 			   is_storm_pid(c, nc, pid)) {
 			if (ns == cap) {
@@ -507,6 +513,25 @@ static void print_row(const struct monitor *m, const struct monitor *base,
 	(void)expected_events;
 }
 
+/* Where a netlink monitor's CPU went: its /proc reads (wall time, from
+ * proccache_sensor_stats) and the rest, beside forkstat's whole cost. */
+static void print_reads(const struct monitor *m, const struct monitor *base)
+{
+	double rd, rest;
+
+	if (m->failed || !m->procfs_reads || !m->records)
+		return;
+	rd = (double)m->procfs_ns / (double)m->records;
+	rest = ((double)m->cpu_ns - (double)m->procfs_ns) / (double)m->records;
+	printf("%s: %" PRIu64 " /proc reads of %.1f us each: %.0f ns/event; the rest %.0f ns/event",
+	       m->name, m->procfs_reads,
+	       (double)m->procfs_ns / (double)m->procfs_reads / 1e3, rd, rest);
+	if (base && !base->failed && base->records)
+		printf(" (%.2f of forkstat's whole)",
+		       rest / ((double)base->cpu_ns / (double)base->records));
+	printf("\n");
+}
+
 static void remove_tmpdir(uint32_t workers)
 {
 	static const char *const outs[] = { "netlink.out", "nl-lean.out", "bpf.out",
@@ -575,6 +600,8 @@ static void run_storm(uint32_t workers, uint32_t iters, uint32_t chain,
 	       "missed");
 	for (int i = 0; i < nmons; i++)
 		print_row(&mons[i], &mons[fk], expected_events, expected_execs);
+	for (int i = 0; i < nmons; i++)
+		print_reads(&mons[i], &mons[fk]);
 	for (int i = 0; i < nmons; i++)
 		if (mons[i].unverifiable)
 			printf("%s: %" PRIu64 " execs of pids with missed execs not lined up\n",
