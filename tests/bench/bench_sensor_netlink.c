@@ -513,9 +513,9 @@ static void print_row(const struct monitor *m, const struct monitor *base,
 	(void)expected_events;
 }
 
-/* A netlink monitor's /proc reads (proccache_sensor_stats): wall time,
- * preemption included, so only beside the CPU per event where the storm
- * leaves the monitor a core of its own (the images living 2 ms). */
+/* A netlink monitor's /proc reads (proccache_sensor_stats). Wall time,
+ * preemption included: it overstates their CPU, most where the storm takes
+ * both cores (docs/benchmarks.md). */
 static void print_reads(const struct monitor *m, const struct monitor *base)
 {
 	if (m->failed || !m->procfs_reads || !m->records)
