@@ -144,16 +144,28 @@ static bool image_exact(const struct sc_backend *b,
 /* ---- lineage ------------------------------------------------------------------ */
 
 /* Each level forks and execs the next, 64 deep; argv[1] is the level. The
- * leaf waits on stdin, so that every level is alive until released. */
-#define CHAIN "if [ \"$1\" -gt 0 ]; then /bin/sh -c \"$0\" \"$0\" \"$(($1 - 1))\"; else read x; fi; exit $? # pc-chain"
+ * leaf waits on stdin, so that every level is alive until released. The
+ * script ends with the test process's pid: Criterion runs tests in
+ * parallel, and the sensors see every process on the host, so the chain of
+ * the other backend's run of this scenario would otherwise match too. */
+#define CHAIN "if [ \"$1\" -gt 0 ]; then /bin/sh -c \"$0\" \"$0\" \"$(($1 - 1))\"; else read x; fi; exit $? # pc-chain "
+
+static const char *chain_script(void)
+{
+	static char script[sizeof(CHAIN) + 16];
+
+	snprintf(script, sizeof(script), CHAIN "%d", (int)getpid());
+	return script;
+}
 
 static size_t chain_args(int level, char *buf, size_t len)
 {
 	char n[16];
 
 	snprintf(n, sizeof(n), "%d", level);
-	return join_args((char *[]){ level == 64 ? "sh" : "/bin/sh", "-c", CHAIN,
-				     CHAIN, n, NULL },
+	return join_args((char *[]){ level == 64 ? "sh" : "/bin/sh", "-c",
+				     (char *)chain_script(),
+				     (char *)chain_script(), n, NULL },
 			 buf, len);
 }
 
@@ -219,7 +231,8 @@ void sc_chain_64_deep_full_ancestry(const struct sc_backend *b)
 	struct held h;
 
 	start(b);
-	h = hold_full(NULL, "/bin/sh", (char *[]){ "sh", "-c", CHAIN, CHAIN, "64", NULL });
+	h = hold_full(NULL, "/bin/sh", (char *[]){ "sh", "-c", (char *)chain_script(),
+						   (char *)chain_script(), "64", NULL });
 	want_len = chain_args(0, want, sizeof(want));
 	for (deadline = now_ms() + WAIT_MS; !leaf; proccache__sensor_poll(pc, 20)) {
 		cr_assert_lt(now_ms(), deadline, "no exec of the chain's leaf");
