@@ -135,6 +135,11 @@ int pc_procfs_scan_env(const char *prefix, size_t args_max, size_t env_max,
  */
 int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns);
 
+/* Is the process (@pid, @start_ns) still running: listed with that start
+ * time (tick-equal) and neither a zombie nor dying? One open, one read,
+ * one close; false also when stat cannot be read. */
+bool pc_procfs_running(const char *prefix, uint32_t pid, uint64_t start_ns);
+
 /* Every process under @prefix (NULL = "/proc") with its start time in ns of
  * CLOCK_BOOTTIME, in directory order, without reading anything else; a
  * process that vanishes meanwhile is left out. @fn's negative return stops

@@ -286,11 +286,14 @@ static int ingest_missed_exec(struct pass *p, struct seen *s,
 }
 
 /* Read a process the light listing found, for adding it; false if it is
- * not the one listed any more, or is dying. */
+ * not the one listed any more, or is dying. A full pass read it before the
+ * second drain: it must still run, for an exit drained meanwhile of a
+ * process the cache never had ended no entry (it is held for an exec that
+ * will not come), and only that hold's expiry would end the one added. */
 static bool read_for_add(struct pass *p, struct seen *s)
 {
 	if (s->has_info)
-		return true;
+		return pc_procfs_running(p->prefix, s->pid, s->start);
 	if (pc_procfs_read_env(p->prefix, s->pid, p->args_max, p->env_max,
 			       &s->info))
 		return false;

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "clock.h"
 #include "procfs.h"
 #include "reconcile.h"
@@ -242,6 +243,82 @@ Test(pass, entries_newer_than_the_pass_are_left_alone)
 	proccache__free(cache);
 }
 
+/*
+ * A process the cache never had (its fork and exec were lost) is listed,
+ * then exits while the pass reads /proc; the sensor's exit report for it is
+ * drained before the cache is compared and finds no entry to end: it is
+ * held for its exec. The pass must not add it: only the hold's expiry
+ * (5 s) would end it. In both modes, with
+ * the process left a zombie (its exit is reported once it is one).
+ */
+struct exit_in_drain {
+	struct proccache *cache;
+	pid_t pid;
+	uint64_t start;
+	int go, calls;
+};
+
+static int drain_reports_exit(void *userdata)
+{
+	struct exit_in_drain *d = userdata;
+	char path[64], state = 0;
+	FILE *f;
+
+	/* the first drain comes before /proc is read, the second after */
+	if (++d->calls != 2)
+		return 0;
+	cr_assert_eq(write(d->go, "\n", 1), 1);
+	snprintf(path, sizeof(path), "/proc/%d/stat", d->pid);
+	for (int i = 0; i < 1000 && state != 'Z'; i++) {
+		f = fopen(path, "r");
+		cr_assert_not_null(f);
+		cr_assert_eq(fscanf(f, "%*d (%*[^)]) %c", &state), 1);
+		fclose(f);
+		if (state != 'Z')
+			usleep(2000);
+	}
+	cr_assert_eq(state, 'Z', "pid %d did not exit", d->pid);
+	/* As the BPF sensor reports it: keyed by its exact exec time, which
+	 * the pass's /proc key (the start, cut to the tick) is not. The cache
+	 * does not know the key: the exit is held for its exec. */
+	PROCCACHE_OPTS(proccache_event, ev, .type = PROCCACHE_EVENT_EXIT,
+		       .pid = (uint32_t)d->pid, .tid = (uint32_t)d->pid,
+		       .ktime = d->start + 1234567);
+	cr_assert_eq(proccache__ingest(d->cache, &ev), PROCCACHE_INGEST_HELD);
+	return 0;
+}
+
+Test(pass, exit_drained_during_the_pass_is_not_added)
+{
+	static const enum pc_reconcile_mode modes[] = { PC_RECONCILE_LIGHT,
+							PC_RECONCILE_FULL };
+
+	for (size_t m = 0; m < 2; m++) {
+		struct exit_in_drain d = { 0 };
+		struct pc_reconcile_result res;
+		struct proccache_process *p;
+
+		d.cache = other_cache();
+		d.pid = held_sh("pc-reconcile", &d.go);
+		d.start = start_of(d.pid);
+		cr_assert_eq(pc_reconcile_pass(d.cache, NULL, 0, modes[m],
+					       drain_reports_exit, &d, &res), 0);
+		cr_assert_eq(d.calls, 2);
+		p = proccache__lookup_pid(d.cache, (uint32_t)d.pid);
+		cr_expect(!p || proccache_process__state(p) != PROCCACHE_STATE_LIVE,
+			  "%s pass: pid %d, gone during the pass, was added live",
+			  modes[m] == PC_RECONCILE_FULL ? "full" : "light", d.pid);
+		proccache_process__unref(p);
+		/* the processes that do run were added */
+		p = proccache__lookup_pid(d.cache, (uint32_t)getpid());
+		cr_expect_not_null(p);
+		proccache_process__unref(p);
+		close(d.go);
+		waitpid(d.pid, NULL, 0);
+		proccache__free(d.cache);
+	}
+}
+
 /* ---- with a sensor: root --------------------------------------------------- */
 
 struct order {
@@ -322,21 +399,51 @@ static int collect_live(const struct proccache_process *p, void *userdata)
 	return 0;
 }
 
+/* Say what a stale entry is, and what the sensor had lost and repaired,
+ * so that a failure under load can be told apart from a slow pass. */
+static void log_stale(struct proccache *cache, struct proccache_key k,
+		      uint64_t cache_start)
+{
+	struct proccache_sensor_stats st = { .sz = sizeof(st) };
+	struct proccache_process *p = proccache__lookup(cache, &k);
+	uint64_t start = 0;
+	bool alive = proc_alive(k.pid, &start);
+
+	proccache__sensor_stats(cache, &st);
+	cr_log_error("stale: pid %u key %llu, cache start %llu, /proc %s start %llu; "
+		     "%s (%s) flags %#x parent %u; sensor lost %llu, %llu passes, %llu ended",
+		     k.pid, (unsigned long long)k.ktime,
+		     (unsigned long long)cache_start, alive ? "live" : "gone or zombie",
+		     (unsigned long long)start,
+		     p && proccache_process__binary(p) ? proccache_process__binary(p) : "?",
+		     p && proccache_process__comm(p) ? proccache_process__comm(p) : "?",
+		     p ? proccache_process__flags(p) : 0,
+		     p ? proccache_process__parent_key(p).pid : 0,
+		     (unsigned long long)st.lost, (unsigned long long)st.reconciliations,
+		     (unsigned long long)st.reconcile_exited);
+	proccache_process__unref(p);
+}
+
 /*
  * The cache against /proc, for processes older than @cutoff (CLOCK_BOOTTIME):
  * anything younger may still be on its way through the sensor. A mismatch
- * must survive 300 ms more of consuming to count: it is then no event in
- * flight but a process missing or a dead one left live.
+ * counts only if it outlasts the hold and a second more of consuming: a
+ * process the pass added from /proc (its exec lost) exits with the key of
+ * that exec, which the cache never had, so the exit is held for it and ends
+ * the entry when the hold expires (docs/ingest.md); a loss meanwhile waits
+ * for the gap between passes. What is left is a process missing or a dead
+ * one left live for good.
  */
 static void expect_matches_proc(struct proccache *cache, uint64_t cutoff)
 {
+	uint64_t until = now_ms() + PC_HOLD_NS_DEFAULT / 1000000 + SCALED_MS(1000);
 	size_t missing = 0, stale = 0;
 	struct live_list l = { 0 };
 	struct dirent *de;
 	uint64_t start;
 	DIR *d;
 
-	for (int round = 0; round < 2; round++) {
+	for (bool round = false;; round = now_ms() >= until) {
 		missing = stale = 0;
 		d = opendir("/proc");
 		cr_assert_not_null(d);
@@ -365,11 +472,11 @@ static void expect_matches_proc(struct proccache *cache, uint64_t cutoff)
 			if (!proc_alive(l.v[i].pid, &start) ||
 			    !pc_same_start(start, l.start[i])) {
 				if (round)
-					cr_log_error("stale: pid %u", l.v[i].pid);
+					log_stale(cache, l.v[i], l.start[i]);
 				stale++;
 			}
 		}
-		if (!missing && !stale)
+		if ((!missing && !stale) || round)
 			break;
 		pump_for(cache, 300);
 	}
@@ -449,8 +556,11 @@ static void forced_loss(const struct proccache_sensor_opts *so, const char *name
 	cr_expect_eq(order.changes_before_lost, 0, "a reconciled change before LOST");
 	worst = worst_match_ms(&matches);
 	cr_expect_geq(matches, 1, "no pass after the loss");
-	cr_expect_leq(worst, 1000.0, "/proc matched only %.1f ms after a loss",
-		      worst);
+	/* a bound that catches a loss never repaired, not a speed target:
+	 * under load a pass of /proc takes hundreds of ms, and a loss during
+	 * it waits for the gap */
+	cr_expect_leq(worst, (double)SCALED_MS(3000),
+		      "/proc matched only %.1f ms after a loss", worst);
 	cr_log_info("%s: %llu lost; %llu passes, %llu exited, %llu added, %llu re-read, last pass %.1f ms; /proc matched at worst %.1f ms after a loss",
 		    name, (unsigned long long)st.lost,
 		    (unsigned long long)st.reconciliations,
