@@ -137,7 +137,8 @@ int pc_procfs_start_time(const char *prefix, uint32_t pid, uint64_t *ret_ns);
 
 /* Is the process (@pid, @start_ns) still running: listed with that start
  * time (tick-equal) and neither a zombie nor dying? One open, one read,
- * one close; false also when stat cannot be read. */
+ * one close; false also when stat cannot be read (a malformed one is
+ * counted and logged as a rejection). */
 bool pc_procfs_running(const char *prefix, uint32_t pid, uint64_t start_ns);
 
 /* Every process under @prefix (NULL = "/proc") with its start time in ns of

@@ -311,19 +311,19 @@ bool pc_procfs_running(const char *prefix, uint32_t pid, uint64_t start_ns)
 {
 	struct pc_procfs_ctx ctx;
 	struct pc_proc_stat st;
-	bool ret;
-	int fd;
+	int fd, err;
 
 	if (!pid || pc_procfs_ctx_init(&ctx, prefix, false))
 		return false;
 	fd = open_under(&ctx, pid, "stat", O_RDONLY | O_NOCTTY);
 	if (fd < 0)
 		return false;
-	ret = !pc_procfs_stat_from_fd(fd, pid, ctx.real, &st) &&
-	      st.state != 'Z' && st.state != 'X' &&
-	      pc_same_start(pc_ticks_to_ns(st.starttime), start_ns);
+	err = pc_procfs_stat_from_fd(fd, pid, ctx.real, &st);
 	close(fd);
-	return ret;
+	if (err == -EINVAL)
+		pc_procfs_reject(&ctx, pid, stat_problem);
+	return !err && st.state != 'Z' && st.state != 'X' &&
+	       pc_same_start(pc_ticks_to_ns(st.starttime), start_ns);
 }
 
 /* -------------------------------------------------------------------- */

@@ -572,6 +572,56 @@ Test(hostile, reconcile_adds_only_what_is_well_formed, .init = setup_root,
 	proccache__free(pc);
 }
 
+/* What may change between a full pass's read and its additions: one
+ * process became a zombie, one's stat turned to garbage, one's pid went
+ * to another process (another start time). */
+static int lie_after_read(void *userdata)
+{
+	int *calls = userdata;
+	char text[1024], *state;
+
+	/* the first drain comes before /proc is read, the second after */
+	if (++*calls != 2)
+		return 0;
+	stat_line(text, sizeof(text), BASE + 20, "p", PARENT, 3000);
+	state = strstr(text, ") S ");
+	cr_assert_not_null(state);
+	state[2] = 'Z';
+	put_str(BASE + 20, "stat", text);
+	put_str(BASE + 21, "stat", "garbage\n");
+	stat_line(text, sizeof(text), BASE + 22, "p", PARENT, 9000);
+	put_str(BASE + 22, "stat", text);
+	return 0;
+}
+
+Test(hostile, full_pass_rereads_before_adding, .init = setup_root,
+     .fini = teardown_root)
+{
+	PROCCACHE_OPTS(proccache_opts, opts, .node_name = "hostile");
+	struct pc_reconcile_result res;
+	struct proccache_process *p;
+	struct proccache *pc = proccache__new(&opts);
+	uint64_t before;
+	int calls = 0;
+
+	cr_assert_not_null(pc);
+	for (uint32_t pid = BASE + 20; pid <= BASE + 22; pid++)
+		add_process(pid, PARENT, 3000);
+	before = pc_procfs_rejected();
+	cr_assert_eq(pc_reconcile_pass(pc, prefix, 0, PC_RECONCILE_FULL,
+				       lie_after_read, &calls, &res), 0);
+	cr_assert_eq(calls, 2);
+	cr_expect_eq(res.added, 3, "PARENT, GOOD and VICTIM, only: %u", res.added);
+	for (uint32_t pid = BASE + 20; pid <= BASE + 22; pid++) {
+		p = proccache__lookup_pid(pc, pid);
+		cr_expect_null(p, "pid %u was added", pid);
+		proccache_process__unref(p);
+	}
+	cr_expect_eq(pc_procfs_rejected(), before + 1, "the garbage is counted");
+	cr_expect(logged("rejected: stat unparsable"), "%s", log_text);
+	proccache__free(pc);
+}
+
 /* The public option: a sensor seeded from a lying proc_prefix. */
 Test(hostile, sensor_proc_prefix, .init = setup_root, .fini = teardown_root,
      .timeout = 60)
