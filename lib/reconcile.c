@@ -433,6 +433,8 @@ uint64_t pc_reconcile_due_at(const struct pc_reconcile *r)
 
 	if (r->pending)
 		next = r->last_end + PC_RECONCILE_MIN_GAP_NS;
+	if (r->followup_at && (!next || r->followup_at < next))
+		next = r->followup_at;
 	if (r->next_periodic && (!next || r->next_periodic < next))
 		next = r->next_periodic;
 	return next;
@@ -471,6 +473,9 @@ int pc_reconcile_run_due(struct pc_reconcile *r, struct proccache *pc,
 		mode = PC_RECONCILE_FULL;
 		after_loss = true;
 		r->pending = false;
+	} else if (r->followup_at && now >= r->followup_at) {
+		mode = PC_RECONCILE_FULL;
+		r->followup_at = 0;
 	} else if (r->next_periodic && now >= r->next_periodic) {
 		mode = PC_RECONCILE_LIGHT;
 	} else {
@@ -482,6 +487,8 @@ int pc_reconcile_run_due(struct pc_reconcile *r, struct proccache *pc,
 	end = pc_clock_ns(CLOCK_MONOTONIC);
 	ret->ns = end - now;
 	r->last_end = end;
+	if (after_loss)
+		r->followup_at = end + PC_RECONCILE_FOLLOWUP_NS;
 	if (r->interval_ns)
 		r->next_periodic = end + r->interval_ns;
 	log_pass(r, mode, after_loss, end, ret, err);

@@ -19,6 +19,11 @@
 /* Reconciliations after loss start at most this often. */
 #define PC_RECONCILE_MIN_GAP_NS (250ull * 1000 * 1000)
 
+/* A pass after loss is followed by one more this long after it ends:
+ * what raced with it (a process added as it exited, an exit lost while it
+ * ran that no later loss reports) would otherwise wait for the next loss. */
+#define PC_RECONCILE_FOLLOWUP_NS (1000ull * 1000 * 1000)
+
 /* ---- one pass ------------------------------------------------------------ */
 
 enum pc_reconcile_mode {
@@ -50,8 +55,8 @@ int pc_reconcile_pass(struct proccache *pc, const char *prefix, size_t args_max,
 /* ---- when to run ----------------------------------------------------------- */
 
 /* The schedule: a full pass promptly after loss (at most every
- * PC_RECONCILE_MIN_GAP_NS), a light one every interval_ns if set. Times
- * are CLOCK_MONOTONIC ns. */
+ * PC_RECONCILE_MIN_GAP_NS) and one more PC_RECONCILE_FOLLOWUP_NS after it,
+ * a light one every interval_ns if set. Times are CLOCK_MONOTONIC ns. */
 struct pc_reconcile {
 	const char *prefix; /* borrowed, outlives the schedule */
 	size_t args_max;
@@ -60,6 +65,7 @@ struct pc_reconcile {
 	uint64_t lost_seen;   /* the loss counter when last looked */
 	uint64_t loss_seen_at;  /* pending since */
 	uint64_t last_end;      /* end of the last pass */
+	uint64_t followup_at;   /* 0: none; the full pass after a loss's */
 	uint64_t next_periodic; /* 0: off */
 };
 

@@ -248,8 +248,8 @@ Test(pass, entries_newer_than_the_pass_are_left_alone)
  * then exits while the pass reads /proc; the sensor's exit report for it is
  * drained before the cache is compared and finds no entry to end: it is
  * held for its exec. The pass must not add it: only the hold's expiry
- * (5 s) would end it. In both modes, with
- * the process left a zombie (its exit is reported once it is one).
+ * (5 s) would end it. In both modes, with the process left a zombie (its
+ * exit is reported once it is one).
  */
 struct exit_in_drain {
 	struct proccache *cache;
@@ -399,6 +399,37 @@ static int collect_live(const struct proccache_process *p, void *userdata)
 	return 0;
 }
 
+/* The schedule: a loss brings a full pass at once and one more
+ * PC_RECONCILE_FOLLOWUP_NS after it, for what raced with the first; then
+ * nothing until the next loss. */
+Test(pass, a_pass_after_loss_is_followed_once)
+{
+	struct proccache *cache = other_cache();
+	struct pc_reconcile_report rep;
+	struct pc_reconcile r;
+	uint64_t now = pc_clock_ns(CLOCK_MONOTONIC), due;
+
+	pc_reconcile_init(&r, NULL, 0, 0, 0, now);
+	cr_expect_eq(pc_reconcile_due_at(&r), 0, "a pass due with no loss");
+	cr_expect_eq(pc_reconcile_run_due(&r, cache, now, NULL, NULL, &rep), 0);
+	pc_reconcile_note_loss(&r, 3, now);
+	cr_assert_eq(pc_reconcile_run_due(&r, cache, now, NULL, NULL, &rep), 1,
+		     "no pass after the loss");
+	due = pc_reconcile_due_at(&r);
+	cr_assert_eq(due, r.last_end + PC_RECONCILE_FOLLOWUP_NS);
+	cr_expect_eq(pc_reconcile_run_due(&r, cache, due - 1, NULL, NULL, &rep), 0,
+		     "the follow-up came early");
+	cr_expect_eq(pc_reconcile_run_due(&r, cache, due, NULL, NULL, &rep), 1,
+		     "no follow-up");
+	cr_expect_eq(pc_reconcile_due_at(&r), 0, "a pass due after the follow-up");
+	cr_expect_eq(pc_reconcile_run_due(&r, cache, due + 10 * PC_RECONCILE_FOLLOWUP_NS,
+					  NULL, NULL, &rep), 0);
+	/* the loss counter unchanged is no loss */
+	pc_reconcile_note_loss(&r, 3, due);
+	cr_expect_eq(pc_reconcile_due_at(&r), 0);
+	proccache__free(cache);
+}
+
 /* Say what a stale entry is, and what the sensor had lost and repaired,
  * so that a failure under load can be told apart from a slow pass. */
 static void log_stale(struct proccache *cache, struct proccache_key k,
@@ -443,7 +474,7 @@ static void expect_matches_proc(struct proccache *cache, uint64_t cutoff)
 	uint64_t start;
 	DIR *d;
 
-	for (bool round = false;; round = now_ms() >= until) {
+	for (bool last = false;; last = now_ms() >= until) {
 		missing = stale = 0;
 		d = opendir("/proc");
 		cr_assert_not_null(d);
@@ -455,7 +486,7 @@ static void expect_matches_proc(struct proccache *cache, uint64_t cutoff)
 				continue;
 			p = proccache__lookup_pid(cache, pid);
 			if (!p || !pc_same_start(proccache_process__start_time(p), start)) {
-				if (proc_alive(pid, &start) && round)
+				if (proc_alive(pid, &start) && last)
 					cr_log_error("missing: pid %u (/proc start %llu, cache %llu)",
 						     pid, (unsigned long long)start,
 						     p ? (unsigned long long)proccache_process__start_time(p) : 0ull);
@@ -471,12 +502,12 @@ static void expect_matches_proc(struct proccache *cache, uint64_t cutoff)
 				continue;
 			if (!proc_alive(l.v[i].pid, &start) ||
 			    !pc_same_start(start, l.start[i])) {
-				if (round)
+				if (last)
 					log_stale(cache, l.v[i], l.start[i]);
 				stale++;
 			}
 		}
-		if ((!missing && !stale) || round)
+		if ((!missing && !stale) || last)
 			break;
 		pump_for(cache, 300);
 	}
