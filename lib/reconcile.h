@@ -19,9 +19,11 @@
 /* Reconciliations after loss start at most this often. */
 #define PC_RECONCILE_MIN_GAP_NS (250ull * 1000 * 1000)
 
-/* A pass after loss is followed by one more this long after it ends:
- * what raced with it (a process added as it exited, an exit lost while it
- * ran that no later loss reports) would otherwise wait for the next loss. */
+/* A pass after loss is followed by one more this long after it ends, for
+ * what raced with it: a process it added from /proc that exits with the key
+ * of its lost exec has that exit held until the hold expires (5 s by
+ * default), and a process it read just before a change is compared only
+ * at the next pass, which otherwise waits for the next loss. */
 #define PC_RECONCILE_FOLLOWUP_NS (1000ull * 1000 * 1000)
 
 /* ---- one pass ------------------------------------------------------------ */
